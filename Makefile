@@ -1,0 +1,40 @@
+# ninja: one binary, a self-hosted IPFS pinning service.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build run test e2e bench fuzz vet kubo
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ninja .
+
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" . serve
+
+# Everything that needs nothing but Go.
+test:
+	$(GO) vet ./...
+	$(GO) test -race ./...
+
+# End-to-end tests against a real Kubo and a real Chromium (see DEVELOPERS.md).
+# KUBO_BIN defaults to the build `make kubo` makes.
+KUBO_BIN ?= $(CURDIR)/.cache/kubo/ipfs
+e2e:
+	KUBO_BIN=$(KUBO_BIN) $(GO) test -race -count=1 -tags e2e ./e2e/...
+
+# Kubo v0.43.0 from the Go module proxy, for e2e tests and benchmarks.
+kubo: $(KUBO_BIN)
+$(KUBO_BIN):
+	mkdir -p $(dir $(KUBO_BIN))
+	cd $(dir $(KUBO_BIN)) && { test -f go.mod || $(GO) mod init kb; } && \
+		$(GO) get github.com/ipfs/kubo/cmd/ipfs@v0.43.0 && \
+		$(GO) build -o ipfs github.com/ipfs/kubo/cmd/ipfs
+
+# Throughput and memory benchmarks (design.md §7). Set KUBO_BIN to compare
+# with Kubo in the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
+	$(GO) test -run '^$$' -bench . -benchmem ./token/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzFromHeaders -fuzztime 30s ./token/

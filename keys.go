@@ -1,0 +1,161 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func newAccountCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "account", Short: "Manage accounts"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "create NAME",
+		Short: "Create an account",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			var a json.RawMessage
+			if err := c.do(cmd.Context(), "POST", "/admin/accounts", map[string]string{"name": args[0]}, &a); err != nil {
+				return err
+			}
+			return printRaw(cmd, g, a, func(v map[string]any) string { return fmt.Sprintf("%s\t%s", v["id"], v["name"]) })
+		},
+	}, &cobra.Command{
+		Use:   "list",
+		Short: "List accounts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := connect(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			var list []map[string]any
+			if err := c.do(cmd.Context(), "GET", "/admin/accounts", nil, &list); err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), list)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tCREATED")
+			for _, a := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", a["id"], a["name"], a["created"])
+			}
+			return tw.Flush()
+		},
+	})
+	return cmd
+}
+
+func newKeyCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "key", Short: "Manage API keys (bws_…)"}
+	var name, scopes string
+	create := &cobra.Command{
+		Use:   "create --name NAME [--scopes upload,pins:read,…]",
+		Short: "Create an API key; its secret is printed once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := connect(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			req := map[string]any{"name": name}
+			if scopes != "" {
+				req["scopes"] = splitList(scopes)
+			}
+			var k map[string]any
+			if err := c.do(cmd.Context(), "POST", "/admin/keys", req, &k); err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), k)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "created key %s (%s) with scopes %v; the secret below is shown once:\n", k["id"], k["name"], k["scopes"])
+			fmt.Fprintln(cmd.OutOrStdout(), k["key"])
+			return nil
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "a name for the key (required)")
+	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes: upload, pins:read, pins:write, tokens:write, analytics:read, admin (default: all but admin)")
+	create.MarkFlagRequired("name")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List API keys",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := connect(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			var keys []map[string]any
+			if err := c.do(cmd.Context(), "GET", "/admin/keys", nil, &keys); err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), keys)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSCOPES\tSTATUS\tCREATED")
+			for _, k := range keys {
+				status := "active"
+				if k["revoked"] == true {
+					status = "revoked"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k["id"], k["name"], k["prefix"], joinAny(k["scopes"]), status, k["created"])
+			}
+			return tw.Flush()
+		},
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke an API key (and every token it issued)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			if err := c.do(cmd.Context(), "DELETE", "/admin/keys/"+args[0], nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
+
+func joinAny(v any) string {
+	list, _ := v.([]any)
+	parts := make([]string, len(list))
+	for i, x := range list {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, ",")
+}
+
+// printRaw prints a JSON answer as JSON with --json, else one line.
+func printRaw(cmd *cobra.Command, g *globalFlags, raw json.RawMessage, line func(map[string]any) string) error {
+	var v map[string]any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(cmd.OutOrStdout(), v)
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), line(v))
+	return nil
+}

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ninjaBin is the binary under test, built once by TestMain.
+var ninjaBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ninja-bin")
+	if err != nil {
+		panic(err)
+	}
+	ninjaBin = filepath.Join(dir, "ninja")
+	build := exec.Command("go", "build", "-o", ninjaBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running `ninja serve`.
+type proc struct {
+	cmd      *exec.Cmd
+	url      string
+	adminKey string
+	peerID   string
+	out      *bytes.Buffer
+}
+
+var (
+	reHTTP  = regexp.MustCompile(`HTTP API and gateway: (http://\S+)`)
+	rePeer  = regexp.MustCompile(`peer id: (\S+)`)
+	reAdmin = regexp.MustCompile(`(?m)^(bws_\S+)$`)
+)
+
+// startServe runs `ninja serve` on loopback and waits for "ready".
+func startServe(t *testing.T, dataDir string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"serve", "--data", dataDir, "--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--offline"}, extra...)
+	cmd := exec.Command(ninjaBin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, out: &bytes.Buffer{}}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.out.WriteString(sc.Text() + "\n")
+			if sc.Text() == "ready" {
+				ready <- nil
+				io.Copy(io.Discard, stdout)
+				return
+			}
+		}
+		ready <- fmt.Errorf("serve exited before ready: %s", stderr.String())
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve not ready after 30s: %s %s", p.out, stderr.String())
+	}
+	out := p.out.String()
+	p.url = reHTTP.FindStringSubmatch(out)[1]
+	p.peerID = rePeer.FindStringSubmatch(out)[1]
+	if m := reAdmin.FindStringSubmatch(out); m != nil {
+		p.adminKey = m[1]
+	}
+	return p
+}
+
+func (p *proc) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	p.cmd.Process.Signal(sig)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if sig == syscall.SIGTERM && err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit within 30s")
+	}
+}
+
+// ninja runs a client command and returns its stdout.
+func ninja(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ninjaBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		err = fmt.Errorf("%v: %s", err, errb.String())
+	}
+	return out.String(), err
+}
+
+func uploadFile(t *testing.T, url, key, name string, data []byte) map[string]any {
+	t.Helper()
+	body, ct := multipartFile(name, data)
+	req, _ := http.NewRequest("POST", url+"/upload", body)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != 200 {
+		t.Fatalf("upload: %d %v", resp.StatusCode, m)
+	}
+	return m
+}
+
+func getBody(t *testing.T, url, key string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if key != "" {
+		req.Header.Set("X-Api-Key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func TestServeFirstStartAndKillNineLosesNothingAcknowledged(t *testing.T) {
+	data := t.TempDir()
+	p := startServe(t, data)
+	if !strings.HasPrefix(p.adminKey, "bws_") {
+		t.Fatalf("first start printed no admin key:\n%s", p.out)
+	}
+	for _, f := range []string{"ninja.db", "secret.key", "identity.key", "ninja.sock"} {
+		fi, err := os.Stat(filepath.Join(data, f))
+		if err != nil {
+			t.Fatalf("data dir lacks %s: %v", f, err)
+		}
+		if f != "ninja.db" && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+	if code, _ := getBody(t, p.url+"/healthz", ""); code != 200 {
+		t.Fatalf("healthz: %d", code)
+	}
+	payload := bytes.Repeat([]byte("acknowledged bytes survive kill -9\n"), 100000) // 3.5 MB: several blocks
+	res := uploadFile(t, p.url, p.adminKey, "survivor.txt", payload)
+	cid := res["cid"].(string)
+
+	p.stop(t, syscall.SIGKILL)
+
+	q := startServe(t, data)
+	if q.adminKey != "" {
+		t.Fatal("a restart printed an admin key again")
+	}
+	if q.peerID != p.peerID {
+		t.Fatalf("peer id changed across restart: %s -> %s", p.peerID, q.peerID)
+	}
+	code, got := getBody(t, q.url+"/ipfs/"+cid, "")
+	if code != 200 || !bytes.Equal(got, payload) {
+		t.Fatalf("after kill -9 the gateway gave %d and %d bytes, want %d", code, len(got), len(payload))
+	}
+	_, st := getBody(t, q.url+"/pins/"+cid, p.adminKey)
+	var status map[string]any
+	json.Unmarshal(st, &status)
+	if status["pinned"] != true {
+		t.Fatalf("pin record lost after kill -9: %s", st)
+	}
+	q.stop(t, syscall.SIGTERM)
+	if _, err := os.Stat(filepath.Join(data, "ninja.sock")); !os.IsNotExist(err) {
+		t.Error("the admin socket is left behind after a clean shutdown")
+	}
+}
+
+func TestKeyCommandsWorkWithAndWithoutARunningServer(t *testing.T) {
+	data := t.TempDir()
+	// No server yet: the CLI opens the database itself.
+	out, err := ninja(t, "key", "create", "--data", data, "--name", "offline-key", "--scopes", "upload,pins:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offlineKey := strings.TrimSpace(out)
+	if !strings.HasPrefix(offlineKey, "bws_") {
+		t.Fatalf("key create printed %q", out)
+	}
+
+	p := startServe(t, data)
+	// The database already had an account, so no admin key is printed.
+	if p.adminKey != "" {
+		t.Fatal("serve printed an admin key for a database that already had an account")
+	}
+	uploadFile(t, p.url, offlineKey, "a.txt", []byte("made with a key created offline"))
+
+	// With the server running, the CLI goes through the admin socket.
+	out, err = ninja(t, "key", "create", "--data", data, "--name", "online-key", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k map[string]any
+	if err := json.Unmarshal([]byte(out), &k); err != nil {
+		t.Fatalf("--json output: %v: %s", err, out)
+	}
+	uploadFile(t, p.url, k["key"].(string), "b.txt", []byte("made with a key created online"))
+
+	list, err := ninja(t, "key", "list", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(list, "offline-key") || !strings.Contains(list, "online-key") || strings.Contains(list, offlineKey) {
+		t.Fatalf("key list:\n%s", list)
+	}
+	if _, err := ninja(t, "key", "revoke", "--data", data, k["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	code, body := getBody(t, p.url+"/upload/list", k["key"].(string))
+	if code != 401 || !strings.Contains(string(body), "UNAUTHORIZED") {
+		t.Fatalf("revoked key: %d %s", code, body)
+	}
+
+	// A second server on the same data directory fails fast instead of hanging.
+	start := time.Now()
+	_, err = ninja(t, "serve", "--data", data, "--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--offline")
+	if err == nil || time.Since(start) > 10*time.Second {
+		t.Fatalf("second serve: err=%v after %v", err, time.Since(start))
+	}
+
+	if _, err := ninja(t, "account", "create", "--data", data, "tenant2"); err != nil {
+		t.Fatal(err)
+	}
+	out, err = ninja(t, "key", "create", "--data", data, "--account", "tenant2", "--name", "t2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2 := strings.TrimSpace(out)
+	code, body = getBody(t, p.url+"/upload/list", t2)
+	if code != 200 || !strings.Contains(string(body), `"count":0`) {
+		t.Fatalf("a new account sees uploads: %d %s", code, body)
+	}
+	p.stop(t, syscall.SIGTERM)
+
+	// Stopped again: revoke through the database directly.
+	if _, err := ninja(t, "key", "revoke", "--data", data, "nope"); err == nil || !strings.Contains(err.Error(), "NOT_FOUND") {
+		t.Fatalf("revoking an unknown key: %v", err)
+	}
+}
+
+func TestSIGTERMFailsInFlightUploadsWithoutRecordingThem(t *testing.T) {
+	data := t.TempDir()
+	p := startServe(t, data)
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", p.url+"/upload", pr)
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=XX")
+	req.Header.Set("X-Api-Key", p.adminKey)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	pw.Write([]byte("--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"half.bin\"\r\n\r\n"))
+	pw.Write(bytes.Repeat([]byte{1}, 3<<20))
+	p.stop(t, syscall.SIGTERM)
+	pw.CloseWithError(io.ErrClosedPipe)
+	<-done
+
+	q := startServe(t, data)
+	_, body := getBody(t, q.url+"/upload/list", p.adminKey)
+	if !strings.Contains(string(body), `"count":0`) {
+		t.Fatalf("an interrupted upload was recorded: %s", body)
+	}
+}
+
+func multipartFile(name string, data []byte) (io.Reader, string) {
+	var buf bytes.Buffer
+	buf.WriteString("--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + name + "\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+	buf.Write(data)
+	buf.WriteString("\r\n--B--\r\n")
+	return &buf, "multipart/form-data; boundary=B"
+}

@@ -1,0 +1,233 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ipfs/boxo/bitswap"
+	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
+	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// defaultListenAddrs are used when Config.ListenAddrs is empty: Kubo's
+// swarm port, TCP and QUIC.
+var defaultListenAddrs = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
+
+// identityFile is the libp2p private key file inside DataDir.
+const identityFile = "identity.key"
+
+// startNetwork starts the host, the DHT (unless offline) and bitswap.
+func (n *Node) startNetwork(ctx context.Context, cfg Config) error {
+	priv, err := loadOrCreateIdentity(filepath.Join(cfg.DataDir, identityFile))
+	if err != nil {
+		return err
+	}
+	listen := cfg.ListenAddrs
+	if len(listen) == 0 {
+		listen = defaultListenAddrs
+	}
+	// Only TCP and QUIC: they are what Kubo peers dial, and every extra
+	// transport (WebRTC, WebTransport, websockets) adds goroutines and
+	// listeners a pinning service has no use for.
+	h, err := libp2p.New(
+		libp2p.Identity(priv),
+		libp2p.ListenAddrStrings(listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(libp2pquic.NewTransport),
+	)
+	if err != nil {
+		return fmt.Errorf("start libp2p host: %w", err)
+	}
+	n.host = h
+
+	bootstrap, err := parseAddrInfos(cfg.Bootstrap)
+	if err != nil {
+		return fmt.Errorf("bootstrap peers: %w", err)
+	}
+	if !cfg.Offline {
+		// ModeAuto: act as a DHT server only once AutoNAT says we are
+		// publicly reachable, as Kubo does by default.
+		d, err := dht.New(h, dht.Mode(dht.ModeAuto), dht.BootstrapPeers(bootstrap...))
+		if err != nil {
+			return fmt.Errorf("start dht: %w", err)
+		}
+		n.dht = d
+		if err := d.Bootstrap(ctx); err != nil {
+			return fmt.Errorf("bootstrap dht: %w", err)
+		}
+		n.connectAll(ctx, bootstrap)
+	}
+
+	// The DHT is the content router for the bitswap client when online;
+	// offline, bitswap only asks peers it is already connected to.
+	var bs *bitswap.Bitswap
+	if n.dht != nil {
+		bs = bitswap.New(ctx, bsnet.NewFromIpfsHost(h), n.dht, n.bstore)
+	} else {
+		bs = bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, n.bstore)
+	}
+	n.bitswap = bs
+	return nil
+}
+
+// connectAll dials peers in the background; failures are only logged
+// because any subset of bootstrap peers is enough.
+func (n *Node) connectAll(ctx context.Context, peers []peer.AddrInfo) {
+	for _, pi := range peers {
+		go func() {
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if err := n.host.Connect(cctx, pi); err != nil {
+				n.log.Debug("bootstrap dial failed", "peer", pi.ID, "err", err)
+			}
+		}()
+	}
+}
+
+// loadOrCreateIdentity reads the Ed25519 key at path, or creates it (mode
+// 0600) on first start so that the PeerID is stable across restarts.
+func loadOrCreateIdentity(path string) (crypto.PrivKey, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		k, err := crypto.UnmarshalPrivateKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("read identity %s: %w", path, err)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read identity: %w", err)
+	}
+	k, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		return nil, fmt.Errorf("generate identity: %w", err)
+	}
+	data, err = crypto.MarshalPrivateKey(k)
+	if err != nil {
+		return nil, fmt.Errorf("encode identity: %w", err)
+	}
+	// Write to a temporary file and rename, so a crash never leaves a
+	// truncated key that would refuse to load.
+	tmp := path + ".tmp"
+	if err := writeFileSync(tmp, data, 0o600); err != nil {
+		return nil, fmt.Errorf("write identity: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("write identity: %w", err)
+	}
+	return k, nil
+}
+
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// parseAddrInfos parses multiaddrs ending in /p2p/<id>, merging addresses
+// of the same peer.
+func parseAddrInfos(addrs []string) ([]peer.AddrInfo, error) {
+	var mas []ma.Multiaddr
+	for _, s := range addrs {
+		m, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("parse multiaddr %q: %w", s, err)
+		}
+		mas = append(mas, m)
+	}
+	infos, err := peer.AddrInfosFromP2pAddrs(mas...)
+	if err != nil {
+		return nil, fmt.Errorf("parse peer addresses: %w", err)
+	}
+	return infos, nil
+}
+
+// PeerID returns the node's libp2p peer ID.
+func (n *Node) PeerID() string { return n.host.ID().String() }
+
+// Addrs returns the node's listen multiaddrs, each ending in /p2p/<id>.
+// Unspecified addresses (0.0.0.0, ::) are expanded to the interface
+// addresses, as libp2p itself reports them.
+func (n *Node) Addrs() []string {
+	p2p, err := ma.NewComponent("p2p", n.host.ID().String())
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range n.host.Addrs() {
+		out = append(out, a.Encapsulate(p2p.Multiaddr()).String())
+	}
+	return out
+}
+
+// Peers returns the IDs of currently connected peers.
+func (n *Node) Peers() []string {
+	ps := n.host.Network().Peers()
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+// Connect dials addr, a multiaddr ending in /p2p/<id>.
+func (n *Node) Connect(ctx context.Context, addr string) error {
+	pi, err := peer.AddrInfoFromString(addr)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	if err := n.host.Connect(ctx, *pi); err != nil {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	return nil
+}
+
+// connectOrigins dials every origin concurrently and waits for all; it
+// returns how many succeeded. Bad addresses and failed dials are logged,
+// not fatal: the content may still come from other peers.
+func (n *Node) connectOrigins(ctx context.Context, origins []string) int {
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+		ok int
+	)
+	for _, o := range origins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			if err := n.Connect(cctx, o); err != nil {
+				n.log.Info("origin dial failed", "origin", o, "err", err)
+				return
+			}
+			mu.Lock()
+			ok++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return ok
+}

@@ -1,0 +1,139 @@
+// Package node is ninja's embedded IPFS node: the block store, UnixFS import
+// with Kubo-identical CIDs, CAR import and export, a libp2p host with bitswap
+// and the Amino DHT, the read-only gateway handler, pin-by-CID fetching and GC.
+//
+// It is the only package of ninja that imports boxo and go-libp2p; callers
+// see only this package's types, io interfaces, net/http and go-cid.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/ipfs/boxo/bitswap"
+	"github.com/ipfs/boxo/blockservice"
+	"github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/boxo/exchange/offline"
+	ds "github.com/ipfs/go-datastore"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/host"
+)
+
+// Sentinel errors returned (wrapped) by this package.
+var (
+	// ErrInvalidCAR means a CAR stream was malformed or one of its blocks did
+	// not hash to its CID; nothing from that CAR was committed.
+	ErrInvalidCAR = errors.New("invalid car")
+	// ErrBadPath means a directory entry path was absolute, empty, had an
+	// empty segment or a "." / ".." segment, or collided with another entry.
+	ErrBadPath = errors.New("bad path")
+	// ErrUnknownProfile means an import profile name is not one of the Profile constants.
+	ErrUnknownProfile = errors.New("unknown import profile")
+	// ErrClosed means the node (or an import session) was already closed.
+	ErrClosed = errors.New("node closed")
+)
+
+// Config configures New.
+type Config struct {
+	// DataDir holds blocks/ (the block store) and identity.key (the libp2p
+	// Ed25519 key, mode 0600, created on first start and reused after).
+	DataDir string
+	// ListenAddrs are libp2p listen multiaddrs; empty means
+	// "/ip4/0.0.0.0/tcp/4001" and "/ip4/0.0.0.0/udp/4001/quic-v1".
+	ListenAddrs []string
+	// Offline disables the DHT and bootstrap dialing; bitswap still serves
+	// peers that connect to us.
+	Offline bool
+	// Bootstrap lists bootstrap peer multiaddrs (with /p2p/); may be empty.
+	Bootstrap []string
+	// Logger receives the node's logs; nil means slog.Default().
+	Logger *slog.Logger
+
+	// storeKind selects the block store backend; zero means the measured
+	// default. Unexported: only the benchmarks compare backends.
+	storeKind storeKind
+}
+
+// Node is a running IPFS node. All methods are safe for concurrent use.
+type Node struct {
+	log *slog.Logger
+
+	ds     ds.Batching           // the raw block datastore (flatfs or pebble)
+	bstore blockstore.Blockstore // ds behind NewBlockstoreNoPrefix + NewIdStore
+	// localBS is a block service that never touches the network: the
+	// gateway, exports and DAG walks use it so that a missing block is an
+	// immediate not-found, never a bitswap want.
+	localBS blockservice.BlockService
+
+	host    host.Host
+	dht     *dht.IpfsDHT // nil when offline
+	bitswap *bitswap.Bitswap
+
+	// gcMu makes GC safe against concurrent writes: imports and fetches
+	// hold it shared, GC holds it exclusively. See GC.
+	gcMu sync.RWMutex
+
+	closeOnce sync.Once
+	closeErr  error
+	cancel    context.CancelFunc
+}
+
+// New opens the block store under cfg.DataDir, loads or creates the
+// identity, and starts the libp2p host, the bitswap server and client and,
+// unless cfg.Offline, the DHT. Background work lives until Close.
+func New(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("node: empty DataDir")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	n := &Node{log: cfg.Logger.With("component", "node")}
+	// The node's background work (bitswap, DHT) must outlive the caller's
+	// start-up ctx, so it gets its own context cancelled by Close.
+	bgctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.cancel = cancel
+
+	var err error
+	if n.ds, err = openDatastore(cfg.DataDir, cfg.storeKind); err != nil {
+		cancel()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n.bstore = blockstore.NewIdStore(blockstore.NewBlockstoreNoPrefix(n.ds))
+	n.localBS = blockservice.New(n.bstore, offline.Exchange(n.bstore))
+
+	if err := n.startNetwork(bgctx, cfg); err != nil {
+		_ = n.Close(ctx)
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n.log.Info("node started", "peer", n.PeerID(), "addrs", n.Addrs(), "offline", cfg.Offline)
+	return n, nil
+}
+
+// Close stops the node in reverse order of construction: bitswap, DHT,
+// host, then the block store (which is synced before it is closed).
+func (n *Node) Close(ctx context.Context) error {
+	n.closeOnce.Do(func() {
+		var errs []error
+		if n.bitswap != nil {
+			errs = append(errs, n.bitswap.Close())
+		}
+		if n.dht != nil {
+			errs = append(errs, n.dht.Close())
+		}
+		if n.host != nil {
+			errs = append(errs, n.host.Close())
+		}
+		n.cancel()
+		if n.ds != nil {
+			errs = append(errs, n.ds.Sync(ctx, ds.NewKey("/")), n.ds.Close())
+		}
+		if err := errors.Join(errs...); err != nil {
+			n.closeErr = fmt.Errorf("close node: %w", err)
+		}
+	})
+	return n.closeErr
+}

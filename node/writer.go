@@ -1,0 +1,187 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+)
+
+const (
+	// batchBytes is how many bytes of blocks are buffered before a batch is
+	// handed to the writer goroutine. 8 MiB amortises a datastore batch
+	// commit over 8 full 1 MiB chunks (or ~2000 small blocks).
+	batchBytes = 8 << 20
+	// batchQueue is how many full batches may wait for the writer. With
+	// batchBytes this bounds an import's buffered blocks to about
+	// (batchQueue+2)*batchBytes = 32 MiB whatever the upload size, while
+	// still letting the importer hash the next batch during a write.
+	batchQueue = 2
+)
+
+// batchWriter is the ipld.DAGService an import writes through. Add only
+// buffers; full batches go to a single background goroutine that puts them
+// into the block store with one datastore batch each, so hashing (in the
+// caller's goroutine) overlaps with writing. Nothing is synced here: the
+// caller syncs the datastore once, at Commit.
+type batchWriter struct {
+	bs   blockstore.Blockstore
+	read ipld.DAGService // reads go to the local store, after a flush
+
+	buf  []blocks.Block
+	size int
+
+	reqs chan writeReq
+	done chan struct{}
+
+	mu  sync.Mutex
+	err error // first write error; sticky
+}
+
+// writeReq is one batch for the writer goroutine; a nil blocks slice with
+// an ack channel is a flush barrier.
+type writeReq struct {
+	ctx    context.Context
+	blocks []blocks.Block
+	ack    chan struct{}
+}
+
+var _ ipld.DAGService = (*batchWriter)(nil)
+
+// newBatchWriter starts the writer goroutine; stop it with close.
+func newBatchWriter(n *Node) *batchWriter {
+	w := &batchWriter{
+		bs:   n.bstore,
+		read: merkledag.NewDAGService(n.localBS),
+		reqs: make(chan writeReq, batchQueue),
+		done: make(chan struct{}),
+	}
+	go w.run()
+	return w
+}
+
+func (w *batchWriter) run() {
+	defer close(w.done)
+	for req := range w.reqs {
+		if len(req.blocks) > 0 && w.firstErr() == nil {
+			if err := w.bs.PutMany(req.ctx, req.blocks); err != nil {
+				w.setErr(fmt.Errorf("write blocks: %w", err))
+			}
+		}
+		if req.ack != nil {
+			close(req.ack)
+		}
+	}
+}
+
+func (w *batchWriter) firstErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *batchWriter) setErr(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// send hands the buffered blocks to the writer, blocking while the queue
+// is full: that back-pressure is what keeps memory bounded.
+func (w *batchWriter) send(ctx context.Context, ack chan struct{}) error {
+	req := writeReq{ctx: context.WithoutCancel(ctx), blocks: w.buf, ack: ack}
+	w.buf, w.size = nil, 0
+	select {
+	case w.reqs <- req:
+		return w.firstErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flush waits until every block added so far is in the block store (not
+// necessarily synced).
+func (w *batchWriter) flush(ctx context.Context) error {
+	ack := make(chan struct{})
+	if err := w.send(ctx, ack); err != nil {
+		return err
+	}
+	select {
+	case <-ack:
+		return w.firstErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close flushes the remaining blocks and stops the writer goroutine. It
+// must be called exactly once.
+func (w *batchWriter) close(ctx context.Context) error {
+	var err error
+	if len(w.buf) > 0 {
+		err = w.send(ctx, nil)
+	}
+	close(w.reqs)
+	<-w.done
+	if err != nil {
+		return err
+	}
+	return w.firstErr()
+}
+
+// Add buffers nd, sending a batch to the writer once batchBytes are buffered.
+func (w *batchWriter) Add(ctx context.Context, nd ipld.Node) error {
+	return w.addBlock(ctx, nd)
+}
+
+// AddMany buffers every node of nds.
+func (w *batchWriter) AddMany(ctx context.Context, nds []ipld.Node) error {
+	for _, nd := range nds {
+		if err := w.Add(ctx, nd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get flushes pending blocks and reads c from the local store.
+func (w *batchWriter) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
+	if err := w.flush(ctx); err != nil {
+		return nil, err
+	}
+	return w.read.Get(ctx, c)
+}
+
+// GetMany flushes pending blocks and reads cs from the local store.
+func (w *batchWriter) GetMany(ctx context.Context, cs []cid.Cid) <-chan *ipld.NodeOption {
+	if err := w.flush(ctx); err != nil {
+		ch := make(chan *ipld.NodeOption, 1)
+		ch <- &ipld.NodeOption{Err: err}
+		close(ch)
+		return ch
+	}
+	return w.read.GetMany(ctx, cs)
+}
+
+// Remove is a no-op: an import never deletes, orphans are left to GC.
+func (w *batchWriter) Remove(context.Context, cid.Cid) error { return nil }
+
+// RemoveMany is a no-op, like Remove.
+func (w *batchWriter) RemoveMany(context.Context, []cid.Cid) error { return nil }
+
+// addBlock buffers a block that is not an IPLD node we built (CAR import).
+func (w *batchWriter) addBlock(ctx context.Context, b blocks.Block) error {
+	w.buf = append(w.buf, b)
+	w.size += len(b.RawData())
+	if w.size >= batchBytes {
+		return w.send(ctx, nil)
+	}
+	return nil
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ninja-ipfs/ninja/node"
+	"github.com/ninja-ipfs/ninja/server"
+	"github.com/ninja-ipfs/ninja/store"
+	"github.com/ninja-ipfs/ninja/token"
+)
+
+// defaultBootstrap is the public IPFS (Amino DHT) bootstrap list, as Kubo
+// ships it.
+var defaultBootstrap = []string{
+	"/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
+	"/dnsaddr/bootstrap.libp2p.io/p2p/QmQCU2EcMqAqQPR2i9bChDtGNJchTbq5TbXJJ16u19uLTa",
+	"/dnsaddr/bootstrap.libp2p.io/p2p/QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb",
+	"/dnsaddr/bootstrap.libp2p.io/p2p/QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt",
+	"/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
+}
+
+type serveFlags struct {
+	httpAddr       string
+	p2p            string
+	publicURL      string
+	offline        bool
+	bootstrap      string
+	maxUpload      string
+	trustedProxies string
+	corsOrigins    string
+	logLevel       string
+}
+
+func newServeCmd(g *globalFlags) *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the pinning service (HTTP API, gateway and IPFS node)",
+		Long: `Run the pinning service. The first start creates the data directory, a libp2p
+identity, the database and the block store, and prints a one-time admin API key.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			bootstrap := defaultBootstrap
+			if cmd.Flags().Changed("bootstrap") || os.Getenv("NINJA_BOOTSTRAP") != "" || f.offline {
+				bootstrap = splitList(f.bootstrap)
+			}
+			return serve(cmd.Context(), g, f, bootstrap, cmd.OutOrStdout())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.httpAddr, "http", envOr("NINJA_HTTP", "127.0.0.1:8080"), "HTTP listen address (NINJA_HTTP)")
+	fl.StringVar(&f.p2p, "p2p", envOr("NINJA_P2P", "/ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1"), "libp2p listen multiaddrs, comma-separated (NINJA_P2P)")
+	fl.StringVar(&f.publicURL, "public-url", os.Getenv("NINJA_PUBLIC_URL"), "public base URL of the gateway, used in uris.url (NINJA_PUBLIC_URL); default: the request's host")
+	fl.BoolVar(&f.offline, "offline", os.Getenv("NINJA_OFFLINE") == "true", "no DHT and no bootstrap (NINJA_OFFLINE=true)")
+	fl.StringVar(&f.bootstrap, "bootstrap", os.Getenv("NINJA_BOOTSTRAP"), "bootstrap peer multiaddrs, comma-separated (NINJA_BOOTSTRAP); default: the public IPFS bootstrap list")
+	fl.StringVar(&f.maxUpload, "max-upload", envOr("NINJA_MAX_UPLOAD", "32GiB"), "largest accepted upload (NINJA_MAX_UPLOAD)")
+	fl.StringVar(&f.trustedProxies, "trusted-proxies", os.Getenv("NINJA_TRUSTED_PROXIES"), "CIDRs of reverse proxies whose X-Forwarded-For is believed (NINJA_TRUSTED_PROXIES)")
+	fl.StringVar(&f.corsOrigins, "cors-origins", envOr("NINJA_CORS_ORIGINS", "*"), "origins browsers may upload from, comma-separated, or * (NINJA_CORS_ORIGINS)")
+	fl.StringVar(&f.logLevel, "log-level", envOr("NINJA_LOG_LEVEL", "info"), "debug, info, warn or error (NINJA_LOG_LEVEL)")
+	return cmd
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// paths inside the data directory.
+func dbPath(dataDir string) string     { return filepath.Join(dataDir, "ninja.db") }
+func sockPath(dataDir string) string   { return filepath.Join(dataDir, "ninja.sock") }
+func secretPath(dataDir string) string { return filepath.Join(dataDir, "secret.key") }
+
+// loadSecret reads the server secret that keys the hashes of API keys and
+// tokens, creating it (0600) on first start.
+func loadSecret(dataDir string) ([]byte, error) {
+	p := secretPath(dataDir)
+	b, err := os.ReadFile(p)
+	if err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("server secret %s is too short", p)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read server secret: %w", err)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	tmp := p + ".tmp"
+	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("write server secret: %w", err)
+	}
+	if _, err := fh.Write(b); err != nil {
+		fh.Close()
+		return nil, err
+	}
+	if err := fh.Sync(); err != nil {
+		fh.Close()
+		return nil, err
+	}
+	if err := fh.Close(); err != nil {
+		return nil, err
+	}
+	return b, os.Rename(tmp, p)
+}
+
+// openStore opens the data directory's database and server secret,
+// creating both on first use.
+func openStore(dataDir string, logger *slog.Logger) (*store.Store, *token.Hasher, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create data directory: %w", err)
+	}
+	secret, err := loadSecret(dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(dbPath(dataDir), store.Options{Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, token.NewHasher(secret), nil
+}
+
+// firstStart creates the first account and its admin key when the database
+// has no account yet, and returns the key's secret ("" otherwise).
+func firstStart(st *store.Store, h *token.Hasher) (string, error) {
+	accounts, err := st.Accounts()
+	if err != nil || len(accounts) > 0 {
+		return "", err
+	}
+	a, err := st.CreateAccount("default")
+	if err != nil {
+		return "", err
+	}
+	secret, _, err := server.MintAPIKey(st, h, a.ID, "admin", []token.Scope{token.ScopeAdmin})
+	return secret, err
+}
+
+func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []string, out io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	maxUpload, err := token.ParseSize(f.maxUpload)
+	if err != nil {
+		return fmt.Errorf("--max-upload: %w", err)
+	}
+	var proxies []netip.Prefix
+	if f.trustedProxies != "" {
+		if proxies, err = token.ParseCIDRs(splitList(f.trustedProxies)); err != nil {
+			return fmt.Errorf("--trusted-proxies: %w", err)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, hasher, err := openStore(g.dataDir, logger)
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%w: is another `ninja serve` running on %s?", err, g.dataDir)
+	}
+	if err != nil {
+		return err
+	}
+	defer closeWith("store", logger, st.Close)
+
+	adminKey, err := firstStart(st, hasher)
+	if err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+
+	nd, err := node.New(ctx, node.Config{
+		DataDir:     g.dataDir,
+		ListenAddrs: splitList(f.p2p),
+		Offline:     f.offline,
+		Bootstrap:   bootstrap,
+		Logger:      logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer closeWith("node", logger, nd.Close)
+
+	srv := server.New(server.Config{
+		PublicURL:      f.publicURL,
+		MaxUploadBytes: maxUpload,
+		TrustedProxies: proxies,
+		CORSOrigins:    splitList(f.corsOrigins),
+		Version:        version,
+		Logger:         logger,
+	}, server.Deps{Store: st, Node: nd, Hasher: hasher})
+
+	httpLn, err := net.Listen("tcp", f.httpAddr)
+	if err != nil {
+		return fmt.Errorf("listen http: %w", err)
+	}
+	sockLn, err := listenSocket(sockPath(g.dataDir))
+	if err != nil {
+		httpLn.Close()
+		return err
+	}
+
+	baseCtx := func(net.Listener) context.Context { return ctx }
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       baseCtx,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	sockSrv := &http.Server{Handler: srv.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+
+	fmt.Fprintf(out, "ninja %s\n", version)
+	fmt.Fprintf(out, "HTTP API and gateway: http://%s\n", httpLn.Addr())
+	fmt.Fprintf(out, "peer id: %s\n", nd.PeerID())
+	for _, a := range nd.Addrs() {
+		fmt.Fprintf(out, "libp2p: %s\n", a)
+	}
+	if adminKey != "" {
+		fmt.Fprintf(out, "admin API key (shown once, store it now):\n%s\n", adminKey)
+	}
+	fmt.Fprintln(out, "ready")
+
+	eg, egctx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return serveUntilClosed(httpSrv, httpLn) })
+	eg.Go(func() error { return serveUntilClosed(sockSrv, sockLn) })
+	eg.Go(func() error {
+		<-egctx.Done()
+		// In-flight requests get a grace period; uploads still running after
+		// it see their context cancelled and fail before recording a pin.
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		logger.Info("shutting down")
+		sockSrv.Shutdown(shutCtx)
+		return httpSrv.Shutdown(shutCtx)
+	})
+	err = eg.Wait()
+	os.Remove(sockPath(g.dataDir))
+	return err
+}
+
+func serveUntilClosed(s *http.Server, ln net.Listener) error {
+	if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// listenSocket opens the admin unix socket with mode 0600. A stale socket
+// left by a crash is removed; a live one means another server runs here.
+func listenSocket(path string) (net.Listener, error) {
+	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("admin socket %s is in use: is another ninja running?", path)
+	}
+	os.Remove(path)
+	old := syscall.Umask(0o177)
+	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listen admin socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+func closeWith(what string, logger *slog.Logger, closeFn func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := closeFn(ctx); err != nil {
+		logger.Error("close "+what, "err", err)
+	}
+}

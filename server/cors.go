@@ -1,0 +1,44 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// corsPaths are the endpoints browsers call directly with upload tokens.
+// The admin API and token minting stay same-origin: they take API keys,
+// which belong on servers, not in pages.
+func corsPath(p string) bool {
+	return strings.HasPrefix(p, "/upload") || strings.HasPrefix(p, "/pins/") || strings.HasPrefix(p, "/pin/") ||
+		strings.HasPrefix(p, "/ipfs/")
+}
+
+// cors answers preflights and adds CORS headers on the browser-facing
+// endpoints for the configured origins. A token's own allowedOrigins are
+// enforced separately, by the policy check.
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" || !corsPath(r.URL.Path) || !s.originAllowed(origin) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, Retry-After, X-Ipfs-Path, X-Ipfs-Roots")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, Range")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) originAllowed(origin string) bool {
+	return slices.Contains(s.cfg.CORSOrigins, "*") || slices.Contains(s.cfg.CORSOrigins, origin)
+}

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/ninja-ipfs/ninja/store"
+)
+
+// handleGateway serves /ipfs/ through the node's gateway handler, which
+// reads the local block store only, and records the bytes served.
+func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) {
+	cw := &countingWriter{ResponseWriter: w}
+	s.node.Gateway().ServeHTTP(cw, r)
+	if cw.n > 0 {
+		s.store.RecordEvent(store.Event{Endpoint: "GET /ipfs/", Status: cw.status, GatewayBytes: cw.n, CID: firstSegment(r.URL.Path)})
+	}
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (w *countingWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *countingWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// firstSegment is the CID of an /ipfs/{cid}/… path.
+func firstSegment(p string) string {
+	const prefix = "/ipfs/"
+	if len(p) <= len(prefix) {
+		return ""
+	}
+	p = p[len(prefix):]
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' || p[i] == '?' {
+			return p[:i]
+		}
+	}
+	return p
+}

@@ -1,0 +1,145 @@
+// Package server is ninja's HTTP front end: the IPFS.NINJA-compatible API,
+// streaming uploads, the gateway, the admin API and CORS. It consumes the
+// node, the store and the token policy engine through the small interfaces
+// declared in deps.go.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/ninja-ipfs/ninja/token"
+)
+
+// Config configures a Server.
+type Config struct {
+	// PublicURL is the base of the gateway links returned as uris.url, e.g.
+	// "https://ipfs.example.com". Empty means links relative to the request.
+	PublicURL string
+	// MaxUploadBytes caps one upload's body; 0 means 32 GiB.
+	MaxUploadBytes int64
+	// TrustedProxies are the networks whose X-Forwarded-For header is
+	// believed when working out a client's address for ipWhitelist.
+	TrustedProxies []netip.Prefix
+	// CORSOrigins are the origins browsers may call the upload API from;
+	// "*" (the default when empty) allows any origin, since upload tokens,
+	// not cookies, carry the authority.
+	CORSOrigins []string
+	// Version is reported by the admin status endpoint.
+	Version string
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Server serves ninja's HTTP API. Create it with New; Handler returns the
+// public HTTP handler and AdminHandler the one for the unix socket.
+type Server struct {
+	cfg    Config
+	store  Store
+	node   Node
+	hasher *token.Hasher
+	log    *slog.Logger
+	now    func() time.Time
+
+	mux      *http.ServeMux
+	adminMux *http.ServeMux
+	routes   []route
+}
+
+// New returns a Server over deps.
+func New(cfg Config, deps Deps) *Server {
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = 32 << 30
+	}
+	if len(cfg.CORSOrigins) == 0 {
+		cfg.CORSOrigins = []string{"*"}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	s := &Server{
+		cfg:    cfg,
+		store:  deps.Store,
+		node:   deps.Node,
+		hasher: deps.Hasher,
+		log:    cfg.Logger,
+		now:    cfg.Now,
+	}
+	s.routes = s.routeTable()
+	s.mux = http.NewServeMux()
+	s.adminMux = http.NewServeMux()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.pattern, s.wrap(rt))
+		if rt.admin {
+			s.adminMux.Handle(rt.pattern, s.wrapSocket(rt))
+		}
+	}
+	return s
+}
+
+// Handler returns the public HTTP handler.
+func (s *Server) Handler() http.Handler { return s.cors(s.mux) }
+
+// AdminHandler returns the handler for the admin unix socket. Whoever can
+// open the socket (mode 0600, owner only) is the operator: requests carry
+// no credential and act with scope admin on the account named by the
+// "account" query parameter (default: the first account).
+func (s *Server) AdminHandler() http.Handler { return s.adminMux }
+
+// route is one entry of the scope table. Every route names the scope it
+// needs; a route that is public says so explicitly.
+type route struct {
+	pattern string
+	scope   token.Scope
+	// orScope, when set, is accepted in place of scope; the handler then
+	// narrows its answer (an upload token reads only its own pins).
+	orScope token.Scope
+	public  bool
+	// selfAuth routes authenticate inside the handler, because the
+	// credential may arrive in the body (multipart field `token`).
+	selfAuth bool
+	// admin routes are also served on the admin socket.
+	admin   bool
+	handler func(w http.ResponseWriter, r *http.Request)
+}
+
+func (rt route) scopes() []token.Scope {
+	if rt.orScope != "" {
+		return []token.Scope{rt.scope, rt.orScope}
+	}
+	return []token.Scope{rt.scope}
+}
+
+// routeTable is the one place that says which scope every endpoint needs.
+func (s *Server) routeTable() []route {
+	return []route{
+		{pattern: "GET /healthz", public: true, handler: s.handleHealth},
+		{pattern: "GET /ipfs/", public: true, handler: s.handleGateway},
+		{pattern: "HEAD /ipfs/", public: true, handler: s.handleGateway},
+
+		{pattern: "POST /upload/new", scope: token.ScopeUpload, handler: s.handleUploadNew},
+		{pattern: "POST /upload", scope: token.ScopeUpload, selfAuth: true, handler: s.handleUpload},
+		{pattern: "GET /upload/list", scope: token.ScopePinsRead, handler: s.handleUploadList},
+		{pattern: "GET /pins/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, handler: s.handlePinStatus},
+		{pattern: "GET /pin/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, handler: s.handlePinStatus},
+
+		{pattern: "GET /admin/status", scope: token.ScopeAdmin, admin: true, handler: s.handleStatus},
+		{pattern: "GET /admin/accounts", scope: token.ScopeAdmin, admin: true, handler: s.handleAccountList},
+		{pattern: "POST /admin/accounts", scope: token.ScopeAdmin, admin: true, handler: s.handleAccountCreate},
+		{pattern: "GET /admin/keys", scope: token.ScopeAdmin, admin: true, handler: s.handleKeyList},
+		{pattern: "POST /admin/keys", scope: token.ScopeAdmin, admin: true, handler: s.handleKeyCreate},
+		{pattern: "DELETE /admin/keys/{id}", scope: token.ScopeAdmin, admin: true, handler: s.handleKeyRevoke},
+	}
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// APIKey is a stored API key. The secret itself is never stored: only its
+// keyed hash, which is the lookup index.
+type APIKey struct {
+	ID        string    `json:"id"`
+	AccountID string    `json:"accountId"`
+	Name      string    `json:"name"`
+	Prefix    string    `json:"prefix"`
+	Scopes    []string  `json:"scopes"`
+	Created   time.Time `json:"created"`
+	RevokedAt time.Time `json:"revokedAt,omitzero"`
+	Hash      []byte    `json:"hash"`
+}
+
+// Revoked reports whether the key was revoked.
+func (k APIKey) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// CreateAPIKey stores k, assigning its ID and creation time. k.Hash must be
+// the keyed hash of the secret and k.AccountID an existing account.
+func (s *Store) CreateAPIKey(k APIKey) (APIKey, error) {
+	k.ID = newID("key_")
+	k.Created = s.now().UTC()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketAccounts).Get([]byte(k.AccountID)) == nil {
+			return fmt.Errorf("account %q: %w", k.AccountID, ErrNotFound)
+		}
+		hb := tx.Bucket(bucketKeyHash)
+		if hb.Get(k.Hash) != nil {
+			return fmt.Errorf("%w: duplicate key hash", ErrConflict)
+		}
+		if err := hb.Put(k.Hash, []byte(k.ID)); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bucketKeys), []byte(k.ID), k)
+	})
+	if err != nil {
+		return APIKey{}, fmt.Errorf("create api key: %w", err)
+	}
+	return k, nil
+}
+
+// APIKeyByHash finds a key by the keyed hash of its secret. Revoked keys are
+// returned too; the caller decides.
+func (s *Store) APIKeyByHash(hash []byte) (APIKey, error) {
+	var k APIKey
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketKeyHash).Get(hash)
+		if id == nil {
+			return ErrNotFound
+		}
+		return getJSON(tx.Bucket(bucketKeys), id, &k)
+	})
+	return k, err
+}
+
+// APIKey returns the key with the given id.
+func (s *Store) APIKey(id string) (APIKey, error) {
+	var k APIKey
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bucketKeys), []byte(id), &k)
+	})
+	return k, err
+}
+
+// APIKeys lists an account's keys (all accounts when accountID is empty),
+// oldest first.
+func (s *Store) APIKeys(accountID string) ([]APIKey, error) {
+	var out []APIKey
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
+			var k APIKey
+			if err := getJSONRaw(v, &k); err != nil {
+				return err
+			}
+			if accountID == "" || k.AccountID == accountID {
+				out = append(out, k)
+			}
+			return nil
+		})
+	})
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Created.Before(out[j-1].Created); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out, err
+}
+
+// RevokeAPIKey marks a key revoked. accountID limits the revocation to that
+// account's keys; empty means any account (the admin socket). Tokens issued
+// by the key die with it because every token check loads its issuer.
+func (s *Store) RevokeAPIKey(accountID, id string) (APIKey, error) {
+	var k APIKey
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketKeys)
+		if err := getJSON(b, []byte(id), &k); err != nil {
+			return err
+		}
+		if accountID != "" && k.AccountID != accountID {
+			return ErrNotFound
+		}
+		if k.Revoked() {
+			return nil
+		}
+		k.RevokedAt = s.now().UTC()
+		return putJSON(b, []byte(id), k)
+	})
+	if err != nil {
+		return APIKey{}, fmt.Errorf("revoke key %s: %w", id, err)
+	}
+	return k, nil
+}
+
+func getJSONRaw(raw []byte, v any) error { return json.Unmarshal(raw, v) }

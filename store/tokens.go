@@ -1,0 +1,254 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrExhausted is returned by Reserve when a token has no uses (or bytes) left.
+var ErrExhausted = errors.New("token exhausted")
+
+// ErrTotalExceeded is returned by AddPins when a token use would pass the
+// token's cumulative byte limit.
+var ErrTotalExceeded = errors.New("token total size exceeded")
+
+// Token is a signed upload token (sup_…). Like an API key, only the keyed
+// hash of its secret is stored.
+type Token struct {
+	ID               string            `json:"tokenId"`
+	AccountID        string            `json:"accountId"`
+	KeyID            string            `json:"keyId"` // issuing API key
+	Name             string            `json:"tokenName"`
+	Prefix           string            `json:"tokenPrefix"`
+	Hash             []byte            `json:"hash"`
+	Scopes           []string          `json:"scopes"`
+	Created          time.Time         `json:"createdAt"`
+	ExpiresAt        time.Time         `json:"expiresAt,omitzero"`
+	RevokedAt        time.Time         `json:"revokedAt,omitzero"`
+	MaxUploads       int64             `json:"maxUploads,omitempty"`
+	MaxFileBytes     int64             `json:"maxFileBytes,omitempty"`
+	MaxTotalBytes    int64             `json:"maxTotalBytes,omitempty"`
+	AllowedMimeTypes []string          `json:"allowedMimeTypes,omitempty"`
+	IPAllow          []string          `json:"ipWhitelist,omitempty"`
+	AllowedOrigins   []string          `json:"allowedOrigins,omitempty"`
+	BoundName        string            `json:"boundName,omitempty"`
+	BoundMetadata    map[string]string `json:"boundMetadata,omitempty"`
+
+	UseCount      int64            `json:"useCount"`
+	BytesUploaded int64            `json:"bytesUploaded"`
+	LastUsedAt    time.Time        `json:"lastUsedAt,omitzero"`
+	Failures      map[string]int64 `json:"failures,omitempty"` // by error reason
+}
+
+// CreateToken stores t, assigning its ID and creation time.
+func (s *Store) CreateToken(t Token) (Token, error) {
+	t.ID = newID("tok_")
+	t.Created = s.now().UTC()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketKeys).Get([]byte(t.KeyID)) == nil {
+			return fmt.Errorf("issuer key %q: %w", t.KeyID, ErrNotFound)
+		}
+		hb := tx.Bucket(bucketTokHash)
+		if hb.Get(t.Hash) != nil {
+			return fmt.Errorf("%w: duplicate token hash", ErrConflict)
+		}
+		if err := hb.Put(t.Hash, []byte(t.ID)); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bucketTokens), []byte(t.ID), t)
+	})
+	if err != nil {
+		return Token{}, fmt.Errorf("create token: %w", err)
+	}
+	return t, nil
+}
+
+// TokenByHash finds a token and its issuing key by the keyed hash of the
+// token's secret, in one read transaction.
+func (s *Store) TokenByHash(hash []byte) (Token, APIKey, error) {
+	var t Token
+	var k APIKey
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketTokHash).Get(hash)
+		if id == nil {
+			return ErrNotFound
+		}
+		if err := getJSON(tx.Bucket(bucketTokens), id, &t); err != nil {
+			return err
+		}
+		return getJSON(tx.Bucket(bucketKeys), []byte(t.KeyID), &k)
+	})
+	return t, k, err
+}
+
+// Token returns one of an account's tokens (any account when accountID is
+// empty).
+func (s *Store) Token(accountID, id string) (Token, error) {
+	var t Token
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bucketTokens), []byte(id), &t); err != nil {
+			return err
+		}
+		if accountID != "" && t.AccountID != accountID {
+			return ErrNotFound
+		}
+		return nil
+	})
+	return t, err
+}
+
+// Tokens lists an account's tokens, newest first.
+func (s *Store) Tokens(accountID string) ([]Token, error) {
+	var out []Token
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTokens).ForEach(func(_, v []byte) error {
+			var t Token
+			if err := getJSONRaw(v, &t); err != nil {
+				return err
+			}
+			if accountID == "" || t.AccountID == accountID {
+				out = append(out, t)
+			}
+			return nil
+		})
+	})
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Created.After(out[j-1].Created); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out, err
+}
+
+// RevokeToken marks one of an account's tokens revoked (any account when
+// accountID is empty).
+func (s *Store) RevokeToken(accountID, id string) (Token, error) {
+	var t Token
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		if err := getJSON(b, []byte(id), &t); err != nil {
+			return err
+		}
+		if accountID != "" && t.AccountID != accountID {
+			return ErrNotFound
+		}
+		if !t.RevokedAt.IsZero() {
+			return nil
+		}
+		t.RevokedAt = s.now().UTC()
+		return putJSON(b, []byte(id), t)
+	})
+	if err != nil {
+		return Token{}, fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// reservations counts uploads in flight per token, beside a copy of each
+// token's committed use count. They live in memory on purpose: an upload in
+// flight when the process dies was never acknowledged, so its reservation
+// must vanish with it, and taking one costs no fsync. The committed counts
+// are loaded from the database once per token and then move together with
+// the in-flight count under one lock, so a check never sees a use twice.
+type reservations struct {
+	mu     sync.Mutex
+	tokens map[string]*usage
+}
+
+type usage struct {
+	used, bytes, inflight int64
+}
+
+func (r *reservations) init() { r.tokens = make(map[string]*usage) }
+
+// finish ends one reservation; committed says whether its use (of n bytes)
+// was written to the database.
+func (r *reservations) finish(tokenID string, committed bool, n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	u := r.tokens[tokenID]
+	if u == nil {
+		return
+	}
+	if u.inflight > 0 {
+		u.inflight--
+	}
+	if committed {
+		u.used++
+		u.bytes += n
+	}
+}
+
+// Reserve takes one use of a token for an upload about to start. With k uses
+// left, k parallel callers succeed and the rest get ErrExhausted. The
+// reservation ends with AddPins (the use is counted) or Release (it is not).
+func (s *Store) Reserve(tokenID string) error {
+	s.res.mu.Lock()
+	defer s.res.mu.Unlock()
+	var t Token
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bucketTokens), []byte(tokenID), &t)
+	}); err != nil {
+		return fmt.Errorf("reserve %s: %w", tokenID, err)
+	}
+	u := s.res.tokens[tokenID]
+	if u == nil {
+		u = &usage{used: t.UseCount, bytes: t.BytesUploaded}
+		s.res.tokens[tokenID] = u
+	}
+	if t.MaxUploads > 0 && u.used+u.inflight >= t.MaxUploads {
+		return ErrExhausted
+	}
+	if t.MaxTotalBytes > 0 && u.bytes >= t.MaxTotalBytes {
+		return ErrExhausted
+	}
+	u.inflight++
+	return nil
+}
+
+// Release ends a reservation whose upload failed and counts the failure
+// under reason (e.g. SIZE_EXCEEDED). The failure count is batched, not
+// fsynced per request.
+func (s *Store) Release(tokenID, reason string) {
+	s.res.finish(tokenID, false, 0)
+	if reason != "" {
+		s.RecordFailure(tokenID, reason)
+	}
+}
+
+// RecordFailure counts a refused or failed upload against a token.
+func (s *Store) RecordFailure(tokenID, reason string) {
+	s.enqueue(Event{kind: eventTokenFailure, TokenID: tokenID, Reason: reason})
+}
+
+// Remaining returns the bytes a token may still upload in total (-1: no
+// limit), counting completed uses only.
+func (s *Store) Remaining(tokenID string) (int64, error) {
+	t, err := s.Token("", tokenID)
+	if err != nil {
+		return 0, err
+	}
+	if t.MaxTotalBytes == 0 {
+		return -1, nil
+	}
+	return max(t.MaxTotalBytes-t.BytesUploaded, 0), nil
+}
+
+func (s *Store) completeUse(tx *bolt.Tx, use TokenUse) error {
+	b := tx.Bucket(bucketTokens)
+	var t Token
+	if err := getJSON(b, []byte(use.TokenID), &t); err != nil {
+		return fmt.Errorf("token %s: %w", use.TokenID, err)
+	}
+	if t.MaxTotalBytes > 0 && t.BytesUploaded+use.Bytes > t.MaxTotalBytes {
+		return ErrTotalExceeded
+	}
+	t.UseCount++
+	t.BytesUploaded += use.Bytes
+	t.LastUsedAt = s.now().UTC()
+	return putJSON(b, []byte(t.ID), t)
+}
