@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -17,6 +18,9 @@ type Deps struct {
 	Store  Store
 	Node   Node
 	Hasher *token.Hasher
+	// Pinner runs pin-by-CID requests; nil answers them 503 (the CLI's
+	// in-process admin server has none).
+	Pinner *Pinner
 }
 
 // Node is what the server needs from the embedded IPFS node.
@@ -27,6 +31,9 @@ type Node interface {
 	PeerID() string
 	Addrs() []string
 	Peers() []string
+	LocalDAG(ctx context.Context, c cid.Cid) (size uint64, complete bool, err error)
+	GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (node.GCStats, error)
+	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
 }
 
 // Store is what the server needs from the record store.
@@ -53,6 +60,9 @@ type Store interface {
 	AddPins(pins []store.Pin, use *store.TokenUse) ([]store.Pin, error)
 	PinsByCID(accountID, cid string) ([]store.Pin, error)
 	ListPins(accountID string, f store.PinFilter) ([]store.Pin, int, error)
+	DeletePin(accountID, id string) (store.Pin, error)
+	Pin(accountID, id string) (store.Pin, error)
+	LiveCIDs(fn func(cid string) error) error
 
 	RecordEvent(e store.Event)
 	Events(accountID string, from, to time.Time, fn func(store.Event) error) error

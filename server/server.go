@@ -42,6 +42,7 @@ type Server struct {
 	store  Store
 	node   Node
 	hasher *token.Hasher
+	pinner *Pinner
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -70,6 +71,7 @@ func New(cfg Config, deps Deps) *Server {
 		store:  deps.Store,
 		node:   deps.Node,
 		hasher: deps.Hasher,
+		pinner: deps.Pinner,
 		log:    cfg.Logger,
 		now:    cfg.Now,
 	}
@@ -131,6 +133,16 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /pins/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, handler: s.handlePinStatus},
 		{pattern: "GET /pin/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, handler: s.handlePinStatus},
 
+		// Pin by CID: IPFS.NINJA's form and the Pinning Service API (psa.go).
+		{pattern: "POST /pin", scope: token.ScopePinsWrite, handler: s.handlePinByCID},
+		{pattern: "GET /psa/pins", scope: token.ScopePinsRead, handler: s.handlePSAList},
+		{pattern: "POST /psa/pins", scope: token.ScopePinsWrite, handler: s.handlePSAAdd},
+		{pattern: "GET /psa/pins/{requestid}", scope: token.ScopePinsRead, handler: s.handlePSAGet},
+		{pattern: "POST /psa/pins/{requestid}", scope: token.ScopePinsWrite, handler: s.handlePSAReplace},
+		{pattern: "DELETE /psa/pins/{requestid}", scope: token.ScopePinsWrite, handler: s.handlePSADelete},
+
+		{pattern: "POST /admin/gc", scope: token.ScopeAdmin, admin: true, handler: s.handleGC},
+		{pattern: "GET /admin/export/{cid}", scope: token.ScopeAdmin, admin: true, handler: s.handleExport},
 		{pattern: "GET /admin/status", scope: token.ScopeAdmin, admin: true, handler: s.handleStatus},
 		{pattern: "GET /admin/accounts", scope: token.ScopeAdmin, admin: true, handler: s.handleAccountList},
 		{pattern: "POST /admin/accounts", scope: token.ScopeAdmin, admin: true, handler: s.handleAccountCreate},

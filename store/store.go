@@ -17,6 +17,7 @@
 //	pinsbycid/  account 0x00 cid 0x00 id               -> nil   (lookup by CID)
 //	cidrefs/    cid     -> uint64 live pin count across accounts
 //	events/     seq(8, big-endian) -> Event (JSON)
+//	pinqueue/   created(8, big-endian) id -> nil   (pin-by-CID requests queued or pinning)
 //
 // Every key, token and pin belongs to an account; queries take the account
 // and never return another account's records.
@@ -59,6 +60,7 @@ var (
 	bucketPinsByCID  = []byte("pinsbycid")
 	bucketCIDRefs    = []byte("cidrefs")
 	bucketEvents     = []byte("events")
+	bucketPinQueue   = []byte("pinqueue")
 
 	keySchema      = []byte("schema")
 	keyLastCreated = []byte("lastCreated")
@@ -75,6 +77,10 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	func(tx *bolt.Tx) error { // 1 -> 2: the pin-by-CID queue index
+		_, err := tx.CreateBucketIfNotExists(bucketPinQueue)
+		return err
 	},
 }
 
