@@ -133,7 +133,7 @@ func ninja(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func uploadFile(t *testing.T, url, key, name string, data []byte) map[string]any {
+func postFile(t *testing.T, url, key, name string, data []byte) map[string]any {
 	t.Helper()
 	body, ct := multipartFile(name, data)
 	req, _ := http.NewRequest("POST", url+"/upload", body)
@@ -186,7 +186,7 @@ func TestServeFirstStartAndKillNineLosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("healthz: %d", code)
 	}
 	payload := bytes.Repeat([]byte("acknowledged bytes survive kill -9\n"), 100000) // 3.5 MB: several blocks
-	res := uploadFile(t, p.url, p.adminKey, "survivor.txt", payload)
+	res := postFile(t, p.url, p.adminKey, "survivor.txt", payload)
 	cid := res["cid"].(string)
 
 	p.stop(t, syscall.SIGKILL)
@@ -231,7 +231,7 @@ func TestKeyCommandsWorkWithAndWithoutARunningServer(t *testing.T) {
 	if p.adminKey != "" {
 		t.Fatal("serve printed an admin key for a database that already had an account")
 	}
-	uploadFile(t, p.url, offlineKey, "a.txt", []byte("made with a key created offline"))
+	postFile(t, p.url, offlineKey, "a.txt", []byte("made with a key created offline"))
 
 	// With the server running, the CLI goes through the admin socket.
 	out, err = ninja(t, "key", "create", "--data", data, "--name", "online-key", "--json")
@@ -242,7 +242,7 @@ func TestKeyCommandsWorkWithAndWithoutARunningServer(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &k); err != nil {
 		t.Fatalf("--json output: %v: %s", err, out)
 	}
-	uploadFile(t, p.url, k["key"].(string), "b.txt", []byte("made with a key created online"))
+	postFile(t, p.url, k["key"].(string), "b.txt", []byte("made with a key created online"))
 
 	list, err := ninja(t, "key", "list", "--data", data)
 	if err != nil {
@@ -320,4 +320,68 @@ func multipartFile(name string, data []byte) (io.Reader, string) {
 	buf.Write(data)
 	buf.WriteString("\r\n--B--\r\n")
 	return &buf, "multipart/form-data; boundary=B"
+}
+
+func TestTokenCommandsAndUploadCommand(t *testing.T) {
+	data := t.TempDir()
+	p := startServe(t, data)
+	out, err := ninja(t, "token", "create", "--data", data, "--name", "web", "--expires-in", "1h", "--max-uploads", "2",
+		"--max-size", "1MB", "--mime", "text/*", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok map[string]any
+	if err := json.Unmarshal([]byte(out), &tok); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	secret := tok["token"].(string)
+
+	file := filepath.Join(t.TempDir(), "hello.txt")
+	os.WriteFile(file, []byte("hello from the CLI\n"), 0o644)
+	out, err = ninja(t, "upload", file, "--server", p.url, "--token", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(out)
+	if len(fields) != 2 || !strings.HasPrefix(fields[0], "bafkrei") {
+		t.Fatalf("upload printed %q", out)
+	}
+	if code, body := getBody(t, p.url+"/ipfs/"+fields[0], ""); code != 200 || string(body) != "hello from the CLI\n" {
+		t.Fatalf("gateway: %d %q", code, body)
+	}
+	// A directory is one upload with the directory's CID.
+	dir := filepath.Join(t.TempDir(), "site")
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "b.txt"), []byte("b"), 0o644)
+	out, err = ninja(t, "upload", dir, "--server", p.url, "--api-key", p.adminKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirCID := strings.Fields(out)[0]
+	if code, body := getBody(t, p.url+"/ipfs/"+dirCID+"/sub/b.txt", ""); code != 200 || string(body) != "b" {
+		t.Fatalf("directory upload: %d %q", code, body)
+	}
+
+	// Remote mode with an API key lists the same token and its use.
+	out, err = ninja(t, "token", "list", "--server", p.url, "--api-key", p.adminKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, tok["tokenId"].(string)) || !strings.Contains(out, "1/2") || !strings.Contains(out, "active") {
+		t.Fatalf("token list:\n%s", out)
+	}
+	if _, err := ninja(t, "token", "revoke", "--data", data, tok["tokenId"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ninja(t, "upload", file, "--server", p.url, "--token", secret)
+	if err == nil || !strings.Contains(err.Error(), "TOKEN_REVOKED") {
+		t.Fatalf("upload with a revoked token: %v", err)
+	}
+	p.stop(t, syscall.SIGTERM)
+	// With the server stopped, the database answers directly.
+	out, err = ninja(t, "token", "list", "--data", data, "--json")
+	if err != nil || !strings.Contains(out, `"status": "revoked"`) {
+		t.Fatalf("offline token list: %v\n%s", err, out)
+	}
 }

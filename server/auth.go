@@ -186,9 +186,11 @@ func (s *Server) resolve(p token.Presented) (token.Grant, error) {
 			return token.Grant{}, err
 		}
 		if !t.RevokedAt.IsZero() {
+			s.store.RecordFailure(t.ID, "TOKEN_REVOKED")
 			return token.Grant{}, apiErr(http.StatusUnauthorized, "TOKEN_REVOKED", "the upload token was revoked")
 		}
 		if k.Revoked() {
+			s.store.RecordFailure(t.ID, "TOKEN_REVOKED")
 			return token.Grant{}, apiErr(http.StatusUnauthorized, "TOKEN_REVOKED", "the API key that issued this token was revoked")
 		}
 		parent, err := keyGrant(k)

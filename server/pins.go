@@ -108,6 +108,9 @@ func (s *Server) handleUploadList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("to: %v", err))
 		return
 	}
+	if len(q.Get("to")) == len(dayFormat) { // a bare date includes that whole day
+		to = to.AddDate(0, 0, 1).Add(-time.Nanosecond)
+	}
 	before, err := parseTimeParam(q.Get("before"))
 	if err != nil {
 		s.writeError(w, r, badRequest("before: %v", err))
@@ -159,4 +162,32 @@ func parseTimeParam(v string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Parse("2006-01-02", v)
+}
+
+// handleUnpin removes every pin the caller's account holds on a CID. The
+// blocks stay until garbage collection finds no other pin referencing them.
+func (s *Server) handleUnpin(w http.ResponseWriter, r *http.Request) {
+	c, err := cid.Decode(r.PathValue("cid"))
+	if err != nil {
+		s.writeError(w, r, apiErr(http.StatusBadRequest, "INVALID_CID", "%q is not a valid CID", r.PathValue("cid")))
+		return
+	}
+	g := grantOf(r)
+	pins, err := s.store.PinsByCID(g.AccountID, c.String())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if len(pins) == 0 {
+		s.writeError(w, r, apiErr(http.StatusNotFound, "NOT_FOUND", "%s is not pinned by this account", c))
+		return
+	}
+	for _, p := range pins {
+		if _, err := s.store.DeletePin(g.AccountID, p.ID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	state(r).cid = c.String()
+	writeJSON(w, http.StatusOK, map[string]any{"message": "Unpinned", "removed": len(pins)})
 }

@@ -133,6 +133,15 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /pins/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, handler: s.handlePinStatus},
 		{pattern: "GET /pin/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, handler: s.handlePinStatus},
 
+		{pattern: "DELETE /pins/{cid}", scope: token.ScopePinsWrite, handler: s.handleUnpin},
+
+		{pattern: "POST /upload/signed-url", scope: token.ScopeTokensWrite, admin: true, handler: s.handleTokenCreate},
+		{pattern: "POST /upload-tokens", scope: token.ScopeTokensWrite, admin: true, handler: s.handleTokenCreate},
+		{pattern: "GET /signed-tokens", scope: token.ScopeTokensWrite, admin: true, handler: s.handleTokenList},
+		{pattern: "DELETE /signed-tokens/{tokenId}", scope: token.ScopeTokensWrite, admin: true, handler: s.handleTokenRevoke},
+		{pattern: "GET /upload-tokens/info", scope: token.ScopeUpload, handler: s.handleTokenInfo},
+		{pattern: "GET /analytics", scope: token.ScopeAnalyticsRead, admin: true, handler: s.handleAnalytics},
+
 		// Pin by CID: IPFS.NINJA's form and the Pinning Service API (psa.go).
 		{pattern: "POST /pin", scope: token.ScopePinsWrite, handler: s.handlePinByCID},
 		{pattern: "GET /psa/pins", scope: token.ScopePinsRead, handler: s.handlePSAList},
