@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ninja-ipfs/ninja/token"
+	"github.com/ninja-ipfs/ninja/web"
 )
 
 // Config configures a Server.
@@ -122,8 +123,15 @@ func (rt route) scopes() []token.Scope {
 
 // routeTable is the one place that says which scope every endpoint needs.
 func (s *Server) routeTable() []route {
+	ui := newUI(web.FS(), s.log)
 	return []route{
 		{pattern: "GET /healthz", public: true, handler: s.handleHealth},
+		// The web UI (ui.go): the dashboard signs in with an API key held in
+		// the browser, the upload page with a signed token; both only call
+		// the API below. GET /upload is the page, POST /upload the API.
+		{pattern: "GET /{$}", public: true, handler: ui.page("index.html")},
+		{pattern: "GET /upload", public: true, handler: ui.page("upload.html")},
+		{pattern: "GET /ui/", public: true, handler: ui.asset},
 		{pattern: "GET /ipfs/", public: true, handler: s.handleGateway},
 		{pattern: "HEAD /ipfs/", public: true, handler: s.handleGateway},
 
