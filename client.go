@@ -68,7 +68,12 @@ func connect(g *globalFlags) (*apiClient, error) {
 		st.Close(context.Background())
 		return nil, err
 	}
-	srv := server.New(server.Config{Version: version, Logger: logger}, server.Deps{Store: st, Hasher: hasher})
+	signer, err := loadSigner(g.dataDir)
+	if err != nil {
+		st.Close(context.Background())
+		return nil, err
+	}
+	srv := server.New(server.Config{Version: version, Logger: logger}, server.Deps{Store: st, Hasher: hasher, Signer: signer})
 	c.base = "http://ninja"
 	c.hc = &http.Client{Transport: handlerTransport{srv.AdminHandler()}}
 	c.close = func() { st.Close(context.Background()) }

@@ -57,7 +57,9 @@ func newAccountCmd(g *globalFlags) *cobra.Command {
 
 func newKeyCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "key", Short: "Manage API keys (bws_…)"}
-	var name, scopes string
+	var name, scopes, expiresIn string
+	var asJWT bool
+	var maxUses int64
 	create := &cobra.Command{
 		Use:   "create --name NAME [--scopes upload,pins:read,…]",
 		Short: "Create an API key; its secret is printed once",
@@ -71,6 +73,9 @@ func newKeyCmd(g *globalFlags) *cobra.Command {
 			req := map[string]any{"name": name}
 			if scopes != "" {
 				req["scopes"] = splitList(scopes)
+			}
+			if asJWT {
+				return createAccessJWT(cmd, g, c, req, expiresIn, maxUses)
 			}
 			var k map[string]any
 			if err := c.do(cmd.Context(), "POST", "/admin/keys", req, &k); err != nil {
@@ -86,6 +91,9 @@ func newKeyCmd(g *globalFlags) *cobra.Command {
 	}
 	create.Flags().StringVar(&name, "name", "", "a name for the key (required)")
 	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes: upload, pins:read, pins:write, tokens:write, analytics:read, admin (default: all but admin)")
+	create.Flags().BoolVar(&asJWT, "jwt", false, "issue a scoped, expiring access JWT (signed by the server, verifiable with /.well-known/jwks.json) instead of an API key")
+	create.Flags().StringVar(&expiresIn, "expires-in", "1h", "with --jwt: lifetime, e.g. 1h, 7d (at most 30 days)")
+	create.Flags().Int64Var(&maxUses, "max-uses", 0, "with --jwt: how many requests it may make (0: unlimited)")
 	create.MarkFlagRequired("name")
 
 	list := &cobra.Command{
@@ -157,5 +165,26 @@ func printRaw(cmd *cobra.Command, g *globalFlags, raw json.RawMessage, line func
 		return printJSON(cmd.OutOrStdout(), v)
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), line(v))
+	return nil
+}
+
+// createAccessJWT asks the server for an access JWT and prints it.
+func createAccessJWT(cmd *cobra.Command, g *globalFlags, c *apiClient, req map[string]any, expiresIn string, maxUses int64) error {
+	if _, ok := req["scopes"]; !ok {
+		return fmt.Errorf("--jwt needs --scopes")
+	}
+	req["expiresIn"] = expiresIn
+	if maxUses > 0 {
+		req["maxUses"] = maxUses
+	}
+	var out map[string]any
+	if err := c.do(cmd.Context(), "POST", "/auth/jwt", req, &out); err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(cmd.OutOrStdout(), out)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "issued access JWT %s with scopes %v; revoke it with DELETE /auth/jwt/%s:\n", out["jti"], out["scopes"], out["jti"])
+	fmt.Fprintln(cmd.OutOrStdout(), out["token"])
 	return nil
 }

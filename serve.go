@@ -110,23 +110,10 @@ func loadSecret(dataDir string) ([]byte, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	tmp := p + ".tmp"
-	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if err := writeSecretFile(p, b); err != nil {
 		return nil, fmt.Errorf("write server secret: %w", err)
 	}
-	if _, err := fh.Write(b); err != nil {
-		fh.Close()
-		return nil, err
-	}
-	if err := fh.Sync(); err != nil {
-		fh.Close()
-		return nil, err
-	}
-	if err := fh.Close(); err != nil {
-		return nil, err
-	}
-	return b, os.Rename(tmp, p)
+	return b, nil
 }
 
 // openStore opens the data directory's database and server secret,
@@ -190,6 +177,10 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []strin
 	}
 	defer closeWith("store", logger, st.Close)
 
+	signer, err := loadSigner(g.dataDir)
+	if err != nil {
+		return err
+	}
 	adminKey, err := firstStart(st, hasher)
 	if err != nil {
 		return fmt.Errorf("first start: %w", err)
@@ -214,7 +205,7 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []strin
 		CORSOrigins:    splitList(f.corsOrigins),
 		Version:        version,
 		Logger:         logger,
-	}, server.Deps{Store: st, Node: nd, Hasher: hasher})
+	}, server.Deps{Store: st, Node: nd, Hasher: hasher, Signer: signer})
 
 	httpLn, err := net.Listen("tcp", f.httpAddr)
 	if err != nil {

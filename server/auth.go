@@ -15,11 +15,14 @@ import (
 // reqState travels in a request's context: the grant that authorised it and
 // what the handler reports for analytics.
 type reqState struct {
-	grant    *token.Grant
-	socket   bool // came through the admin socket
-	bytes    int64
-	mimeType string
-	cid      string
+	grant  *token.Grant
+	socket bool // came through the admin socket
+	// uploadClaims are the verified claims of an upload JWT, whose
+	// parameters bind the upload strictly.
+	uploadClaims *token.UploadClaims
+	bytes        int64
+	mimeType     string
+	cid          string
 }
 
 type ctxKey struct{}
@@ -130,7 +133,14 @@ func (s *Server) authenticate(r *http.Request, scopes []token.Scope, fallback st
 	if err != nil {
 		return token.Grant{}, unauthorized(err)
 	}
-	g, err := s.resolve(p)
+	var g token.Grant
+	if p.Kind == token.KindUploadJWT {
+		var claims *token.UploadClaims
+		g, claims, err = s.resolveUploadJWT(p.Secret)
+		state(r).uploadClaims = claims
+	} else {
+		g, err = s.resolve(p)
+	}
 	if err != nil {
 		return token.Grant{}, err
 	}
@@ -198,6 +208,8 @@ func (s *Server) resolve(p token.Presented) (token.Grant, error) {
 			return token.Grant{}, err
 		}
 		return tokenGrant(parent, t)
+	case token.KindAccessJWT:
+		return s.resolveAccessJWT(p.Secret)
 	}
 	return token.Grant{}, apiErr(http.StatusUnauthorized, "UNAUTHORIZED", "unsupported credential")
 }

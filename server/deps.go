@@ -21,6 +21,8 @@ type Deps struct {
 	// Pinner runs pin-by-CID requests; nil answers them 503 (the CLI's
 	// in-process admin server has none).
 	Pinner *Pinner
+	// Signer signs and verifies access JWTs; nil disables them.
+	Signer *token.Signer
 }
 
 // Node is what the server needs from the embedded IPFS node.
@@ -63,6 +65,17 @@ type Store interface {
 	DeletePin(accountID, id string) (store.Pin, error)
 	Pin(accountID, id string) (store.Pin, error)
 	LiveCIDs(fn func(cid string) error) error
+
+	CreateSigningKey(k store.SigningKey) (store.SigningKey, error)
+	SigningKey(kid string) (store.SigningKey, store.APIKey, error)
+	SigningKeys(accountID string) ([]store.SigningKey, error)
+	RevokeSigningKey(accountID, kid string) (store.SigningKey, error)
+	ConsumeJTI(jti string, expires time.Time) error
+	CreateAccessJWT(j store.AccessJWT) (store.AccessJWT, error)
+	AccessJWT(jti string) (store.AccessJWT, store.APIKey, error)
+	AccessJWTs(accountID string) ([]store.AccessJWT, error)
+	RevokeAccessJWT(accountID, jti string) (store.AccessJWT, error)
+	UseAccessJWT(jti string) error
 
 	RecordEvent(e store.Event)
 	Events(accountID string, from, to time.Time, fn func(store.Event) error) error

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
 	"io"
@@ -30,6 +31,7 @@ type env struct {
 	store  *store.Store
 	node   *node.Node
 	hasher *token.Hasher
+	signer *token.Signer
 	acct   store.Account
 	admin  string // admin-scoped API key of acct
 	key    string // API key of acct with the default (non-admin) scopes
@@ -56,7 +58,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e.srv = server.New(cfg, server.Deps{Store: e.store, Node: e.node, Hasher: e.hasher})
+	e.signer = token.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)))
+	e.srv = server.New(cfg, server.Deps{Store: e.store, Node: e.node, Hasher: e.hasher, Signer: e.signer})
 	e.http = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(func() {
 		e.http.Close()

@@ -73,7 +73,11 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	case "multipart/form-data":
 		pins, err = s.uploadMultipart(r, &opts)
 	default:
-		err = apiErr(http.StatusUnsupportedMediaType, "BAD_REQUEST", "POST /upload takes multipart/form-data or application/vnd.ipld.car")
+		// Authenticate first: a caller without the upload scope learns that,
+		// not how to format a body.
+		if _, _, err = s.authorize(r, &opts); err == nil {
+			err = badRequest("POST /upload takes multipart/form-data or application/vnd.ipld.car")
+		}
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -104,7 +108,7 @@ func (s *Server) authorize(r *http.Request, opts *uploadOptions) (token.Grant, t
 		return token.Grant{}, token.Params{}, err
 	}
 	st.grant = &g
-	params, err := g.Bind(token.Params{Name: opts.name, Metadata: opts.metadata, CIDVersion: opts.cidVersion, WrapWithDirectory: opts.wrap})
+	params, err := s.bindParams(r, g, token.Params{Name: opts.name, Metadata: opts.metadata, CIDVersion: opts.cidVersion, WrapWithDirectory: opts.wrap})
 	if err != nil {
 		s.failToken(g, err)
 		return token.Grant{}, token.Params{}, err

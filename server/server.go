@@ -43,6 +43,7 @@ type Server struct {
 	store  Store
 	node   Node
 	hasher *token.Hasher
+	signer *token.Signer
 	pinner *Pinner
 	log    *slog.Logger
 	now    func() time.Time
@@ -72,6 +73,7 @@ func New(cfg Config, deps Deps) *Server {
 		store:  deps.Store,
 		node:   deps.Node,
 		hasher: deps.Hasher,
+		signer: deps.Signer,
 		pinner: deps.Pinner,
 		log:    cfg.Logger,
 		now:    cfg.Now,
@@ -114,6 +116,23 @@ type route struct {
 	handler func(w http.ResponseWriter, r *http.Request)
 }
 
+// RouteInfo describes one entry of the scope table.
+type RouteInfo struct {
+	Pattern string
+	Scope   token.Scope
+	OrScope token.Scope
+	Public  bool
+}
+
+// Routes lists the scope table: every endpoint and the scope it needs.
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = RouteInfo{Pattern: rt.pattern, Scope: rt.scope, OrScope: rt.orScope, Public: rt.public}
+	}
+	return out
+}
+
 func (rt route) scopes() []token.Scope {
 	if rt.orScope != "" {
 		return []token.Scope{rt.scope, rt.orScope}
@@ -148,6 +167,13 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /signed-tokens", scope: token.ScopeTokensWrite, admin: true, handler: s.handleTokenList},
 		{pattern: "DELETE /signed-tokens/{tokenId}", scope: token.ScopeTokensWrite, admin: true, handler: s.handleTokenRevoke},
 		{pattern: "GET /upload-tokens/info", scope: token.ScopeUpload, handler: s.handleTokenInfo},
+		{pattern: "POST /upload-signing-keys", scope: token.ScopeTokensWrite, admin: true, handler: s.handleSigningKeyCreate},
+		{pattern: "GET /upload-signing-keys", scope: token.ScopeTokensWrite, admin: true, handler: s.handleSigningKeyList},
+		{pattern: "DELETE /upload-signing-keys/{kid}", scope: token.ScopeTokensWrite, admin: true, handler: s.handleSigningKeyRevoke},
+		{pattern: "POST /auth/jwt", scope: token.ScopeTokensWrite, admin: true, handler: s.handleAccessJWTCreate},
+		{pattern: "GET /auth/jwt", scope: token.ScopeTokensWrite, admin: true, handler: s.handleAccessJWTList},
+		{pattern: "DELETE /auth/jwt/{jti}", scope: token.ScopeTokensWrite, admin: true, handler: s.handleAccessJWTRevoke},
+		{pattern: "GET /.well-known/jwks.json", public: true, handler: s.handleJWKS},
 		{pattern: "GET /analytics", scope: token.ScopeAnalyticsRead, admin: true, handler: s.handleAnalytics},
 
 		// Pin by CID: IPFS.NINJA's form and the Pinning Service API (psa.go).

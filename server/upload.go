@@ -228,13 +228,13 @@ func (s *Server) handleUploadNew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g := grantOf(r)
-	params, err := g.Bind(token.Params{Name: req.Name, Metadata: meta})
+	params, err := s.bindParams(r, g, token.Params{Name: req.Name, Metadata: meta})
 	if err != nil {
 		s.failToken(g, err)
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.beginUpload(g, node.ProfileV1)
+	u, err := s.beginUpload(g, profileFor(params.CIDVersion))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -82,6 +82,14 @@ var migrations = []func(tx *bolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bucketPinQueue)
 		return err
 	},
+	func(tx *bolt.Tx) error { // 2 -> 3: JWT credentials
+		for _, b := range [][]byte{bucketSigningKeys, bucketJTIs, bucketAccessJWTs} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // Options configures Open.

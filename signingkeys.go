@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newSigningKeyCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "signing-key", Short: "Manage upload-signing keys (an app's backend signs upload JWTs with them)"}
+	var name, issuer string
+	create := &cobra.Command{
+		Use:   "create [--name NAME]",
+		Short: "Create an upload-signing key; its secret is printed once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := connect(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			path := "/upload-signing-keys"
+			if issuer != "" {
+				path += "?key=" + issuer
+			}
+			var k map[string]any
+			if err := c.do(cmd.Context(), "POST", path, map[string]string{"name": name}, &k); err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), k)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "created signing key (kid) %s; sign upload JWTs (HS256, header kid) with the secret below, shown once:\n", k["kid"])
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", k["kid"], k["secret"])
+			return nil
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "a name for the key")
+	create.Flags().StringVar(&issuer, "key", "", "id of the API key that owns it (admin socket or database only)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List upload-signing keys",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := connect(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			var keys []map[string]any
+			if err := c.do(cmd.Context(), "GET", "/upload-signing-keys", nil, &keys); err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), keys)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KID\tNAME\tSTATUS\tCREATED")
+			for _, k := range keys {
+				status := "active"
+				if k["revoked"] == true {
+					status = "revoked"
+				}
+				created := time.UnixMilli(int64(k["createdAt"].(float64))).Format(time.RFC3339)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k["kid"], k["name"], status, created)
+			}
+			return tw.Flush()
+		},
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke KID",
+		Short: "Revoke an upload-signing key: every JWT under its kid is refused at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(g)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			if err := c.do(cmd.Context(), "DELETE", "/upload-signing-keys/"+args[0], nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}

@@ -1,0 +1,253 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketSigningKeys = []byte("signingkeys") // kid -> SigningKey (JSON)
+	bucketJTIs        = []byte("jtis")        // jti -> expiry (int64 unix nanos): consumed upload JWTs
+	bucketAccessJWTs  = []byte("accessjwts")  // jti -> AccessJWT (JSON)
+)
+
+// ErrReplayed is returned by ConsumeJTI for a jti seen before.
+var ErrReplayed = errors.New("jwt replayed")
+
+// ErrUsesExhausted is returned by UseAccessJWT when maxUses is reached.
+var ErrUsesExhausted = errors.New("jwt uses exhausted")
+
+// SigningKey is an upload-signing key: the app's backend signs upload JWTs
+// with its secret (HS256), so the secret itself must be stored (unlike API
+// keys and tokens, which are stored as keyed hashes). The database file is
+// 0600 for that reason.
+type SigningKey struct {
+	ID        string    `json:"kid"`
+	AccountID string    `json:"accountId"`
+	KeyID     string    `json:"keyId"` // the API key that created it; it dies with that key
+	Name      string    `json:"name"`
+	Secret    string    `json:"secret"`
+	Created   time.Time `json:"createdAt"`
+	RevokedAt time.Time `json:"revokedAt,omitzero"`
+	Uses      int64     `json:"uses"`
+}
+
+// CreateSigningKey stores k (its ID and Secret chosen by the caller).
+func (s *Store) CreateSigningKey(k SigningKey) (SigningKey, error) {
+	k.Created = s.now().UTC()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSigningKeys)
+		if b.Get([]byte(k.ID)) != nil {
+			return fmt.Errorf("%w: signing key %s exists", ErrConflict, k.ID)
+		}
+		if tx.Bucket(bucketKeys).Get([]byte(k.KeyID)) == nil {
+			return fmt.Errorf("issuer key %q: %w", k.KeyID, ErrNotFound)
+		}
+		return putJSON(b, []byte(k.ID), k)
+	})
+	if err != nil {
+		return SigningKey{}, fmt.Errorf("create signing key: %w", err)
+	}
+	return k, nil
+}
+
+// SigningKey returns a signing key and the API key that created it.
+func (s *Store) SigningKey(kid string) (SigningKey, APIKey, error) {
+	var k SigningKey
+	var issuer APIKey
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bucketSigningKeys), []byte(kid), &k); err != nil {
+			return err
+		}
+		return getJSON(tx.Bucket(bucketKeys), []byte(k.KeyID), &issuer)
+	})
+	return k, issuer, err
+}
+
+// SigningKeys lists an account's signing keys, oldest first.
+func (s *Store) SigningKeys(accountID string) ([]SigningKey, error) {
+	var out []SigningKey
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSigningKeys).ForEach(func(_, v []byte) error {
+			var k SigningKey
+			if err := getJSONRaw(v, &k); err != nil {
+				return err
+			}
+			if accountID == "" || k.AccountID == accountID {
+				out = append(out, k)
+			}
+			return nil
+		})
+	})
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Created.Before(out[j-1].Created); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out, err
+}
+
+// RevokeSigningKey revokes one of an account's signing keys (any account
+// when accountID is empty): every JWT under its kid is refused from then on.
+func (s *Store) RevokeSigningKey(accountID, kid string) (SigningKey, error) {
+	var k SigningKey
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSigningKeys)
+		if err := getJSON(b, []byte(kid), &k); err != nil {
+			return err
+		}
+		if accountID != "" && k.AccountID != accountID {
+			return ErrNotFound
+		}
+		if !k.RevokedAt.IsZero() {
+			return nil
+		}
+		k.RevokedAt = s.now().UTC()
+		return putJSON(b, []byte(kid), k)
+	})
+	if err != nil {
+		return SigningKey{}, fmt.Errorf("revoke signing key %s: %w", kid, err)
+	}
+	return k, nil
+}
+
+// ConsumeJTI records an upload JWT's jti as used, durably, and fails with
+// ErrReplayed if it was used before. Of several concurrent calls with one
+// jti exactly one succeeds. Entries whose JWT has expired are pruned as
+// new ones arrive, since an expired JWT is refused before its jti is looked
+// at.
+func (s *Store) ConsumeJTI(jti string, expires time.Time) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJTIs)
+		if b.Get([]byte(jti)) != nil {
+			return ErrReplayed
+		}
+		s.pruneJTIs(b, 4)
+		return b.Put([]byte(jti), u64(uint64(expires.UnixNano())))
+	})
+}
+
+// pruneJTIs deletes up to n expired entries, so the bucket stays the size
+// of the JWTs alive, without a background sweep.
+func (s *Store) pruneJTIs(b *bolt.Bucket, n int) {
+	cutoff := s.now().Add(-time.Hour).UnixNano()
+	c := b.Cursor()
+	var dead [][]byte
+	for k, v := c.First(); k != nil && len(dead) < n; k, v = c.Next() {
+		if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < cutoff {
+			dead = append(dead, append([]byte{}, k...))
+		}
+	}
+	for _, k := range dead {
+		b.Delete(k)
+	}
+}
+
+// AccessJWT is the server's record of an access JWT it issued: revocable
+// and use-counted by jti. The JWT itself is not stored.
+type AccessJWT struct {
+	JTI       string    `json:"jti"`
+	AccountID string    `json:"accountId"`
+	KeyID     string    `json:"keyId"`
+	Name      string    `json:"name"`
+	Scopes    []string  `json:"scopes"`
+	Created   time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	RevokedAt time.Time `json:"revokedAt,omitzero"`
+	MaxUses   int64     `json:"maxUses,omitempty"`
+	Uses      int64     `json:"uses"`
+}
+
+// CreateAccessJWT records an issued access JWT.
+func (s *Store) CreateAccessJWT(j AccessJWT) (AccessJWT, error) {
+	j.Created = s.now().UTC()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketAccessJWTs), []byte(j.JTI), j)
+	})
+	if err != nil {
+		return AccessJWT{}, fmt.Errorf("create access jwt: %w", err)
+	}
+	return j, nil
+}
+
+// AccessJWT returns the record of an access JWT and the key that issued it.
+func (s *Store) AccessJWT(jti string) (AccessJWT, APIKey, error) {
+	var j AccessJWT
+	var k APIKey
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bucketAccessJWTs), []byte(jti), &j); err != nil {
+			return err
+		}
+		return getJSON(tx.Bucket(bucketKeys), []byte(j.KeyID), &k)
+	})
+	return j, k, err
+}
+
+// AccessJWTs lists an account's access JWTs, newest first.
+func (s *Store) AccessJWTs(accountID string) ([]AccessJWT, error) {
+	var out []AccessJWT
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAccessJWTs).ForEach(func(_, v []byte) error {
+			var j AccessJWT
+			if err := getJSONRaw(v, &j); err != nil {
+				return err
+			}
+			if accountID == "" || j.AccountID == accountID {
+				out = append(out, j)
+			}
+			return nil
+		})
+	})
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Created.After(out[j-1].Created); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out, err
+}
+
+// RevokeAccessJWT revokes one of an account's access JWTs (any account when
+// accountID is empty); the next request with it is refused.
+func (s *Store) RevokeAccessJWT(accountID, jti string) (AccessJWT, error) {
+	var j AccessJWT
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAccessJWTs)
+		if err := getJSON(b, []byte(jti), &j); err != nil {
+			return err
+		}
+		if accountID != "" && j.AccountID != accountID {
+			return ErrNotFound
+		}
+		if !j.RevokedAt.IsZero() {
+			return nil
+		}
+		j.RevokedAt = s.now().UTC()
+		return putJSON(b, []byte(jti), j)
+	})
+	if err != nil {
+		return AccessJWT{}, fmt.Errorf("revoke access jwt %s: %w", jti, err)
+	}
+	return j, nil
+}
+
+// UseAccessJWT counts one use of an access JWT that has maxUses, failing
+// with ErrUsesExhausted once they are spent. The check and the count are
+// one transaction, so k uses left admit exactly k requests.
+func (s *Store) UseAccessJWT(jti string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAccessJWTs)
+		var j AccessJWT
+		if err := getJSON(b, []byte(jti), &j); err != nil {
+			return err
+		}
+		if j.MaxUses > 0 && j.Uses >= j.MaxUses {
+			return ErrUsesExhausted
+		}
+		j.Uses++
+		return putJSON(b, []byte(jti), j)
+	})
+}
