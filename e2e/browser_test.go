@@ -331,6 +331,15 @@ func TestUIDashboardUploadsTwoFilesAndTheGatewayServesThem(t *testing.T) {
 		document.querySelector('#files-table tbody tr td').textContent.startsWith('notes.txt')`)
 	uiScreenshot(t, ctx, "dashboard-files")
 
+	// Unpin it, with confirmation: the list then has no match.
+	uiDo(t, ctx, "unpin",
+		chromedp.Click(chromedp.CSS(`#files-table tbody tr button.danger`)),
+		chromedp.WaitVisible(chromedp.CSS("#confirm")),
+		chromedp.Click(chromedp.CSS("#confirm-ok")),
+	)
+	uiWait(t, ctx, "the unpinned file gone", `document.querySelectorAll('#files-table tbody tr').length === 0 &&
+		!document.querySelector('#files-empty').hidden`)
+
 	// Analytics and server views render.
 	uiDo(t, ctx, "open analytics", chromedp.Click(chromedp.CSS(`#tabs a[href="#analytics"]`)))
 	uiWait(t, ctx, "analytics charts", `document.querySelector('#an-error').hidden === false || document.querySelectorAll('#view-analytics svg').length === 3`)
@@ -347,7 +356,7 @@ func TestUIDashboardUploadsTwoFilesAndTheGatewayServesThem(t *testing.T) {
 	uiDo(t, ctx, "phone width", chromedp.EmulateViewport(375, 812), chromedp.Click(chromedp.CSS(`#tabs a[href="#files"]`)))
 	uiEval[bool](t, ctx, `document.querySelector('#files-q').value = '', true`)
 	uiDo(t, ctx, "clear search", chromedp.Click(chromedp.CSS(`#files-search button[type="submit"]`)))
-	uiWait(t, ctx, "both files", `document.querySelectorAll('#files-table tbody tr').length === 2`)
+	uiWait(t, ctx, "the file left", `document.querySelectorAll('#files-table tbody tr').length === 1`)
 	uiNoHorizontalOverflow(t, ctx, "files at 375 px")
 	uiScreenshot(t, ctx, "dashboard-files-375")
 	for _, view := range []string{"upload", "keys", "analytics", "server"} {
