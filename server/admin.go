@@ -183,12 +183,33 @@ type status struct {
 	PeerID  string   `json:"peerId"`
 	Addrs   []string `json:"addrs"`
 	Peers   int      `json:"peers"`
+	Storage storage  `json:"storage"`
+}
+
+// storage is what the account has pinned.
+type storage struct {
+	Pins  int64 `json:"pins"`
+	Bytes int64 `json:"bytes"`
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	st := status{Version: s.cfg.Version, Addrs: []string{}}
 	if s.node != nil { // nil when the CLI serves the admin API over a stopped server's database
 		st.PeerID, st.Addrs, st.Peers = s.node.PeerID(), s.node.Addrs(), len(s.node.Peers())
+	}
+	a, err := s.targetAccount(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pins, _, err := s.store.ListPins(a.ID, store.PinFilter{Status: []string{store.StatusPinned}})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for _, p := range pins {
+		st.Storage.Pins++
+		st.Storage.Bytes += p.Size
 	}
 	writeJSON(w, http.StatusOK, st)
 }

@@ -136,3 +136,16 @@ func TestAdminAPIManagesKeysUnderScopeAdmin(t *testing.T) {
 	}
 	_ = store.ErrNotFound
 }
+
+func TestAdminStatusReportsTheNodeAndStorage(t *testing.T) {
+	e := newEnv(t)
+	e.upload(e.key, "", nil, filePart{name: "a.txt", data: []byte("twelve bytes")})
+	st := e.get("/admin/status", e.admin).json(t)
+	if st["peerId"] != e.node.PeerID() || len(st["addrs"].([]any)) == 0 {
+		t.Fatalf("status: %v", st)
+	}
+	storage := st["storage"].(map[string]any)
+	if storage["pins"] != float64(1) || storage["bytes"] != float64(12) {
+		t.Fatalf("storage: %v", storage)
+	}
+}
