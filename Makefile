@@ -31,9 +31,11 @@ $(KUBO_BIN):
 		$(GO) build -o ipfs github.com/ipfs/kubo/cmd/ipfs
 
 # Throughput and memory benchmarks (design.md §7). Set KUBO_BIN to compare
-# with Kubo in the same run.
+# with Kubo in the same run. -v because the ninja/Kubo ratios, the target
+# verdicts and the "Kubo skipped" notice are logged by parent benchmarks,
+# whose logs go test prints only with -v.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./bench/
 	$(GO) test -run '^$$' -bench . -benchmem ./token/
 
 fuzz:
