@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipfs/boxo/gateway"
 	"github.com/ipfs/boxo/path"
+	"github.com/ipfs/boxo/verifcid"
 	"github.com/ipfs/go-cid"
 	carv2 "github.com/ipld/go-car/v2"
 )
@@ -19,7 +20,8 @@ const maxCARSection = 4 << 20
 
 // AddCAR imports a CARv1 or CARv2 stream and returns its roots. Every
 // block's bytes are hashed and checked against its CID; a mismatch or a
-// malformed stream fails with an error wrapping ErrInvalidCAR and no roots
+// malformed stream, or a block whose hash function the gateway would refuse
+// (verifcid's default allowlist), fails with an error wrapping ErrInvalidCAR and no roots
 // (blocks written before the bad one are orphans, left to GC). Roots need
 // not be present in the CAR: checking completeness is the caller's call,
 // via Has or DagSize.
@@ -45,6 +47,11 @@ func (im *Import) AddCAR(ctx context.Context, r io.Reader) ([]cid.Cid, error) {
 		if err != nil {
 			return nil, fmt.Errorf("import car: %w: %w", ErrInvalidCAR, err)
 		}
+		// Hashes too weak or digests too short for the gateway and bitswap
+		// to accept would be dead weight in the store: refuse the CAR.
+		if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, blk.Cid()); err != nil {
+			return nil, fmt.Errorf("import car: %w: block %s: %w", ErrInvalidCAR, blk.Cid(), err)
+		}
 		if err := im.w.addBlock(ctx, blk); err != nil {
 			return nil, fmt.Errorf("import car: %w", err)
 		}
@@ -52,6 +59,7 @@ func (im *Import) AddCAR(ctx context.Context, r io.Reader) ([]cid.Cid, error) {
 	if len(br.Roots) == 0 {
 		return nil, fmt.Errorf("import car: %w: no roots", ErrInvalidCAR)
 	}
+	im.roots = append(im.roots, br.Roots...)
 	return br.Roots, nil
 }
 
@@ -60,17 +68,13 @@ func (im *Import) AddCAR(ctx context.Context, r io.Reader) ([]cid.Cid, error) {
 // bytes equal GET /ipfs/{c}?format=car&dag-scope=all&car-order=dfs&car-dups=n.
 // A block missing locally fails the export.
 func (n *Node) ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error {
-	backend, err := gateway.NewBlocksBackend(n.localBS)
-	if err != nil {
-		return fmt.Errorf("export car: %w", err)
-	}
 	p, err := path.NewImmutablePath(path.FromCid(c))
 	if err != nil {
 		return fmt.Errorf("export car: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the traversal goroutine if the copy fails
-	_, rc, err := backend.GetCAR(ctx, p, gateway.CarParams{
+	_, rc, err := n.gateway.GetCAR(ctx, p, gateway.CarParams{
 		Scope:      gateway.DagScopeAll,
 		Order:      gateway.DagOrderDFS,
 		Duplicates: gateway.DuplicateBlocksExcluded,

@@ -20,20 +20,11 @@ const gatewayBlockTimeout = 10 * time.Second
 // ETag and immutable Cache-Control. DNSLink and /ipns/ are disabled: a
 // pinning service serves its own content by CID.
 func (n *Node) Gateway() http.Handler {
-	backend, err := gateway.NewBlocksBackend(n.localBS, gateway.WithGetBlockTimeout(gatewayBlockTimeout))
-	if err != nil {
-		// NewBlocksBackend fails only on invalid options, which are fixed
-		// here; answer 500 rather than panic if boxo ever changes that.
-		n.log.Error("gateway backend", "err", err)
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, "gateway unavailable", http.StatusInternalServerError)
-		})
-	}
 	return gateway.NewHandler(gateway.Config{
 		DeserializedResponses: true,
 		NoDNSLink:             true,
 		// Only this node's content is served; the "retrieval timed out"
 		// page with its link to a public diagnostic service makes no sense.
 		DiagnosticServiceURL: "",
-	}, backend)
+	}, n.gateway)
 }

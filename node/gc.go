@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ipfs/go-cid"
 )
@@ -25,13 +26,15 @@ func (n *Node) GC(ctx context.Context, live []cid.Cid) (GCStats, error) {
 // deletes the rest, then syncs the store.
 //
 // Protocol that makes GC safe while uploads run: every Import holds the
-// node's GC lock shared from NewImport until Release/Abort, and the caller
-// records its pin before releasing; Fetch holds it while it runs. GCFunc
-// takes the lock exclusively and only then calls live, so every root of
-// a committed-and-released import is in the live set, and no import can
-// write while the sweep runs. While GC waits for or holds the lock,
-// NewImport and Fetch block. A live root whose blocks are not all local
-// is not an error: whatever part is present is kept.
+// node's GC lock shared from NewImport until Commit or Abort, and Commit
+// registers the session's roots as recently committed before releasing
+// it. GCFunc takes the lock exclusively and only then calls live, and it
+// adds every root committed within recentRootsGrace to the live set. So a
+// GC never sees a half-written import, and the roots of a committed import
+// survive until the caller has recorded its pin (which live must then
+// report). While GC waits for or holds the lock, NewImport, Fetch and
+// LocalDAG block. A live root whose blocks are not all local is not an
+// error: whatever part is present is kept.
 func (n *Node) GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (GCStats, error) {
 	n.gcMu.Lock()
 	defer n.gcMu.Unlock()
@@ -40,6 +43,7 @@ func (n *Node) GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid
 	if err != nil {
 		return GCStats{}, fmt.Errorf("gc: live roots: %w", err)
 	}
+	roots = append(roots, n.recentRoots()...)
 	marked, err := n.mark(ctx, roots)
 	if err != nil {
 		return GCStats{}, fmt.Errorf("gc: mark: %w", err)
@@ -129,4 +133,54 @@ func (n *Node) sweep(ctx context.Context, marked map[string]struct{}) (GCStats, 
 		stats.Bytes += int64(size)
 	}
 	return stats, nil
+}
+
+// recentRootsGrace is how long the roots of a committed import count as
+// live without a pin: far longer than any caller needs between Commit and
+// recording its pin, short enough that roots of uploads whose pin was
+// never recorded (a crash, a failed DB write) are collected the hour after.
+const recentRootsGrace = time.Hour
+
+// protectRoots registers roots as committed now.
+func (n *Node) protectRoots(roots []cid.Cid) {
+	n.recentMu.Lock()
+	defer n.recentMu.Unlock()
+	now := n.now()
+	for _, c := range roots {
+		n.recent[string(c.Bytes())] = recentRoot{c: c, at: now}
+	}
+	// Prune here too, not only in GC, so the map stays bounded by an
+	// hour or so of uploads on a node that never collects garbage.
+	if now.Sub(n.recentPruned) > recentRootsGrace/4 {
+		n.recentPruned = now
+		n.pruneRecentLocked(now)
+	}
+}
+
+// pruneRecentLocked forgets roots older than recentRootsGrace.
+func (n *Node) pruneRecentLocked(now time.Time) {
+	for k, r := range n.recent {
+		if now.Sub(r.at) > recentRootsGrace {
+			delete(n.recent, k)
+		}
+	}
+}
+
+// recentRoots returns the roots committed within recentRootsGrace and
+// forgets older ones.
+func (n *Node) recentRoots() []cid.Cid {
+	n.recentMu.Lock()
+	defer n.recentMu.Unlock()
+	n.pruneRecentLocked(n.now())
+	out := make([]cid.Cid, 0, len(n.recent))
+	for _, r := range n.recent {
+		out = append(out, r.c)
+	}
+	return out
+}
+
+// recentRoot is a committed import root and when it was committed.
+type recentRoot struct {
+	c  cid.Cid
+	at time.Time
 }

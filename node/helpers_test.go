@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -87,6 +88,7 @@ func newTestNodeIn(t testing.TB, dir string) *Node {
 		DataDir:     dir,
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		Offline:     true,
+		Logger:      slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

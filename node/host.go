@@ -22,8 +22,10 @@ import (
 )
 
 // defaultListenAddrs are used when Config.ListenAddrs is empty: Kubo's
-// swarm port, TCP and QUIC.
-var defaultListenAddrs = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
+// swarm port, TCP and QUIC. A function, not a var, so nothing can mutate it.
+func defaultListenAddrs() []string {
+	return []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
+}
 
 // identityFile is the libp2p private key file inside DataDir.
 const identityFile = "identity.key"
@@ -36,7 +38,7 @@ func (n *Node) startNetwork(ctx context.Context, cfg Config) error {
 	}
 	listen := cfg.ListenAddrs
 	if len(listen) == 0 {
-		listen = defaultListenAddrs
+		listen = defaultListenAddrs()
 	}
 	// Only TCP and QUIC: they are what Kubo peers dial, and every extra
 	// transport (WebRTC, WebTransport, websockets) adds goroutines and

@@ -17,16 +17,19 @@ import (
 // batches by a background goroutine; nothing is durable until Commit
 // returns nil, and after that a crash loses none of the session's blocks.
 //
-// An Import holds the node's GC lock shared from NewImport until Release
-// (or Abort), so GC cannot delete its blocks before the caller has
-// recorded a pin for them. The intended use is:
+// GC safety: from NewImport until Commit or Abort the session holds the
+// node's GC lock shared, so no GC runs while its blocks are being written.
+// Commit releases it and registers the session's roots (every CID its Add
+// methods returned) as recently committed: GC treats them as live for
+// recentRootsGrace (an hour), which is the window the caller has to record
+// the pin that keeps them for good. The intended use is:
 //
 //	im := n.NewImport(node.ProfileV1)
-//	defer im.Release()          // aborts if Commit was not reached
+//	defer im.Abort()            // no-op once Commit has run
 //	c, size, err := im.AddFile(ctx, body)
 //	...
-//	err = im.Commit(ctx)        // blocks durable
-//	err = store.RecordPin(c)    // pin durable; the deferred Release lets GC run
+//	err = im.Commit(ctx)        // blocks durable, GC lock released
+//	err = store.RecordPin(c)    // pin durable
 //
 // The methods of one Import must not be called concurrently.
 type Import struct {
@@ -34,6 +37,7 @@ type Import struct {
 	params  profileParams
 	perr    error // an unknown profile, reported by the first Add call
 	w       *batchWriter
+	roots   []cid.Cid // what the Add methods returned, protected after Commit
 	state   importState
 	release sync.Once
 }
@@ -88,30 +92,34 @@ func (im *Import) AddFile(ctx context.Context, r io.Reader) (cid.Cid, uint64, er
 	if err != nil {
 		return cid.Undef, cr.n, fmt.Errorf("import file: %w", err)
 	}
+	im.roots = append(im.roots, nd.Cid())
 	return nd.Cid(), cr.n, nil
 }
 
-// Commit writes every buffered block and makes the session's blocks
-// durable (fsync). It does not release the GC lock: call Release once the
-// pin that references the blocks is recorded.
+// Commit writes every buffered block, makes the session's blocks durable
+// (fsync), protects its roots from GC for recentRootsGrace and releases the
+// GC lock. The session is over after Commit, whatever its result.
 func (im *Import) Commit(ctx context.Context) error {
 	if err := im.check(); err != nil {
 		return fmt.Errorf("commit import: %w", err)
 	}
 	im.state = importCommitted
+	defer im.release.Do(im.n.gcMu.RUnlock)
 	if err := im.w.close(ctx); err != nil {
 		return fmt.Errorf("commit import: %w", err)
 	}
 	if err := syncDatastore(ctx, im.n.ds); err != nil {
 		return fmt.Errorf("commit import: %w", err)
 	}
+	// Registered while the GC lock is still held, so no GC can start
+	// between the release and the registration.
+	im.n.protectRoots(im.roots)
 	return nil
 }
 
 // Abort ends an uncommitted session: its buffered blocks are dropped and
 // the GC lock is released. Blocks already written stay behind as orphans
-// for GC. After Commit, Abort only releases the GC lock. Safe to call
-// more than once.
+// for GC. After Commit, Abort does nothing. Safe to call more than once.
 func (im *Import) Abort() {
 	if im.state == importOpen {
 		im.state = importAborted
@@ -121,8 +129,8 @@ func (im *Import) Abort() {
 	im.release.Do(im.n.gcMu.RUnlock)
 }
 
-// Release ends the session: it is Abort, named for the committed case
-// where all it does is let GC run again. Safe to call more than once.
+// Release is Abort, for callers that defer it: it aborts an uncommitted
+// session and does nothing after Commit.
 func (im *Import) Release() { im.Abort() }
 
 // countingReader counts the bytes read and stops early once ctx is done,
@@ -133,6 +141,7 @@ type countingReader struct {
 	n   uint64
 }
 
+// Read reads from the underlying reader unless ctx is done.
 func (c *countingReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -219,5 +220,26 @@ func TestCommittedBlocksSurviveAReopen(t *testing.T) {
 	}
 	if size < 5<<20 {
 		t.Errorf("dag size = %d, want >= %d", size, 5<<20)
+	}
+}
+
+// TestAddFileMatchesKuboForTheTwoLevelFixture imports the 1 GiB + 1 MiB + 1
+// byte fixture, which needs a second level of links under both profiles.
+// It takes a few seconds per profile and 2 GiB of disk, so it runs only
+// with NINJA_LARGE_FIXTURE=1.
+func TestAddFileMatchesKuboForTheTwoLevelFixture(t *testing.T) {
+	if os.Getenv("NINJA_LARGE_FIXTURE") == "" {
+		t.Skip("set NINJA_LARGE_FIXTURE=1 to import the 1 GiB fixture")
+	}
+	f := loadFixtures(t)
+	n := newTestNode(t)
+	for _, tc := range []struct {
+		profile Profile
+		want    string
+	}{{ProfileV1, f.Large.V1}, {ProfileV0, f.Large.V0}} {
+		got := addFile(t, n, tc.profile, chachaReader(f.Large.Seed, f.Large.Size))
+		if got.String() != tc.want {
+			t.Errorf("%s: cid = %s, want %s", tc.profile, got, tc.want)
+		}
 	}
 }

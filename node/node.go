@@ -4,6 +4,18 @@
 //
 // It is the only package of ninja that imports boxo and go-libp2p; callers
 // see only this package's types, io interfaces, net/http and go-cid.
+//
+// Decisions worth knowing:
+//
+//   - Blocks live in flatfs under DataDir/blocks (Kubo's layout, fsync per
+//     file), chosen over pebble by measurement; see defaultStoreKind.
+//   - An Import hashes in the caller's goroutine and writes 8 MiB batches in
+//     a background goroutine, so memory is bounded (~32 MiB of blocks per
+//     import) and nothing is durable until Import.Commit returns.
+//   - The gateway, ExportCAR and DagSize read only local blocks; only Fetch
+//     and FetchDAG use the network.
+//   - GC is mark-and-sweep from the caller's live roots plus the roots of
+//     imports committed in the last hour; see GCFunc for the protocol.
 package node
 
 import (
@@ -12,11 +24,13 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/ipfs/boxo/bitswap"
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/boxo/exchange/offline"
+	"github.com/ipfs/boxo/gateway"
 	ds "github.com/ipfs/go-datastore"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -68,6 +82,8 @@ type Node struct {
 	// immediate not-found, never a bitswap want.
 	localBS blockservice.BlockService
 
+	gateway *gateway.BlocksBackend // over localBS; shared by Gateway and ExportCAR
+
 	host    host.Host
 	dht     *dht.IpfsDHT // nil when offline
 	bitswap *bitswap.Bitswap
@@ -75,6 +91,12 @@ type Node struct {
 	// gcMu makes GC safe against concurrent writes: imports and fetches
 	// hold it shared, GC holds it exclusively. See GC.
 	gcMu sync.RWMutex
+	// recent holds roots of committed imports that GC keeps for
+	// recentRootsGrace even without a pin; keyed by CID bytes.
+	recentMu     sync.Mutex
+	recent       map[string]recentRoot
+	recentPruned time.Time
+	now          func() time.Time // injectable clock for the grace period
 
 	closeOnce sync.Once
 	closeErr  error
@@ -91,7 +113,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{log: cfg.Logger.With("component", "node")}
+	n := &Node{
+		log:    cfg.Logger.With("component", "node"),
+		recent: make(map[string]recentRoot),
+		now:    time.Now,
+	}
 	// The node's background work (bitswap, DHT) must outlive the caller's
 	// start-up ctx, so it gets its own context cancelled by Close.
 	bgctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -104,6 +130,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.bstore = blockstore.NewIdStore(blockstore.NewBlockstoreNoPrefix(n.ds))
 	n.localBS = blockservice.New(n.bstore, offline.Exchange(n.bstore))
+	n.gateway, err = gateway.NewBlocksBackend(n.localBS, gateway.WithGetBlockTimeout(gatewayBlockTimeout))
+	if err != nil {
+		_ = n.Close(ctx)
+		return nil, fmt.Errorf("node: gateway backend: %w", err)
+	}
 
 	if err := n.startNetwork(bgctx, cfg); err != nil {
 		_ = n.Close(ctx)
