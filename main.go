@@ -55,6 +55,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&g.apiKey, "api-key", os.Getenv("NINJA_API_KEY"), "API key for --server (NINJA_API_KEY)")
 	pf.StringVar(&g.account, "account", "", "account (id or name) a client command acts on; default: the first account")
 	pf.BoolVar(&g.json, "json", false, "print JSON")
+	root.AddCommand(newGCCmd(g), newExportCmd(g))
 	root.AddCommand(newServeCmd(g), newAccountCmd(g), newKeyCmd(g), newTokenCmd(g), newSigningKeyCmd(g), newUploadCmd(g))
 	return root
 }

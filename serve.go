@@ -46,6 +46,12 @@ type serveFlags struct {
 	trustedProxies string
 	corsOrigins    string
 	logLevel       string
+
+	pinTimeout        time.Duration
+	pinConcurrency    int
+	pinPerAccount     int
+	gcInterval        time.Duration
+	reprovideInterval time.Duration
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -74,6 +80,11 @@ identity, the database and the block store, and prints a one-time admin API key.
 	fl.StringVar(&f.trustedProxies, "trusted-proxies", os.Getenv("NINJA_TRUSTED_PROXIES"), "CIDRs of reverse proxies whose X-Forwarded-For is believed (NINJA_TRUSTED_PROXIES)")
 	fl.StringVar(&f.corsOrigins, "cors-origins", envOr("NINJA_CORS_ORIGINS", "*"), "origins browsers may upload from, comma-separated, or * (NINJA_CORS_ORIGINS)")
 	fl.StringVar(&f.logLevel, "log-level", envOr("NINJA_LOG_LEVEL", "info"), "debug, info, warn or error (NINJA_LOG_LEVEL)")
+	fl.DurationVar(&f.pinTimeout, "pin-timeout", envDuration("NINJA_PIN_TIMEOUT", 10*time.Minute), "how long a pin-by-CID request may fetch before it fails (NINJA_PIN_TIMEOUT)")
+	fl.IntVar(&f.pinConcurrency, "pin-concurrency", envInt("NINJA_PIN_CONCURRENCY", 8), "pin-by-CID fetches in flight across all accounts (NINJA_PIN_CONCURRENCY)")
+	fl.IntVar(&f.pinPerAccount, "pin-concurrency-per-account", envInt("NINJA_PIN_CONCURRENCY_PER_ACCOUNT", 2), "pin-by-CID fetches in flight per account (NINJA_PIN_CONCURRENCY_PER_ACCOUNT)")
+	fl.DurationVar(&f.gcInterval, "gc-interval", envDuration("NINJA_GC_INTERVAL", 0), "run garbage collection this often, e.g. 24h; 0 never (NINJA_GC_INTERVAL)")
+	fl.DurationVar(&f.reprovideInterval, "reprovide-interval", envDuration("NINJA_REPROVIDE_INTERVAL", 22*time.Hour), "announce pinned roots to the DHT this often when online; 0 never (NINJA_REPROVIDE_INTERVAL)")
 	return cmd
 }
 
@@ -198,6 +209,20 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []strin
 	}
 	defer closeWith("node", logger, nd.Close)
 
+	pinner, err := server.NewPinner(server.PinnerConfig{
+		Store:             st,
+		Node:              nd,
+		Timeout:           f.pinTimeout,
+		MaxConcurrent:     f.pinConcurrency,
+		MaxPerAccount:     f.pinPerAccount,
+		ReprovideInterval: f.reprovideInterval,
+		Logger:            logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer closeWith("pinner", logger, pinner.Close)
+
 	srv := server.New(server.Config{
 		PublicURL:      f.publicURL,
 		MaxUploadBytes: maxUpload,
@@ -205,7 +230,7 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []strin
 		CORSOrigins:    splitList(f.corsOrigins),
 		Version:        version,
 		Logger:         logger,
-	}, server.Deps{Store: st, Node: nd, Hasher: hasher, Signer: signer})
+	}, server.Deps{Store: st, Node: nd, Hasher: hasher, Pinner: pinner, Signer: signer})
 
 	httpLn, err := net.Listen("tcp", f.httpAddr)
 	if err != nil {
@@ -241,6 +266,9 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []strin
 	eg, egctx := errgroup.WithContext(ctx)
 	eg.Go(func() error { return serveUntilClosed(httpSrv, httpLn) })
 	eg.Go(func() error { return serveUntilClosed(sockSrv, sockLn) })
+	if f.gcInterval > 0 {
+		eg.Go(func() error { periodicGC(egctx, srv, f.gcInterval, logger); return nil })
+	}
 	eg.Go(func() error {
 		<-egctx.Done()
 		// In-flight requests get a grace period; uploads still running after

@@ -143,6 +143,8 @@ func (u *uploadSession) commit(ctx context.Context, pins []store.Pin) ([]store.P
 		return nil, err
 	}
 	u.ended = true
+	// The pins are durable: GC may run again (it now sees them as roots).
+	u.imp.Release()
 	return out, nil
 }
 
