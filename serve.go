@@ -273,16 +273,31 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []strin
 		<-egctx.Done()
 		// In-flight requests get a grace period; uploads still running after
 		// it see their context cancelled and fail before recording a pin.
-		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		// Every request's context is the signal context, so handlers see
+		// the cancellation at once and fail before recording anything. The
+		// grace period lets them return; a handler still blocked reading a
+		// slow client's body after it has its connection closed, which
+		// fails the read. Either way nothing unacknowledged is recorded.
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		defer cancel()
 		logger.Info("shutting down")
 		sockSrv.Shutdown(shutCtx)
-		return httpSrv.Shutdown(shutCtx)
+		if err := httpSrv.Shutdown(shutCtx); errors.Is(err, context.DeadlineExceeded) {
+			logger.Warn("closing connections of requests still running after the grace period")
+			httpSrv.Close()
+			sockSrv.Close()
+		} else if err != nil {
+			return err
+		}
+		return nil
 	})
 	err = eg.Wait()
 	os.Remove(sockPath(g.dataDir))
 	return err
 }
+
+// shutdownGrace is how long requests in flight get to finish on SIGTERM.
+const shutdownGrace = 5 * time.Second
 
 func serveUntilClosed(s *http.Server, ln net.Listener) error {
 	if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -125,6 +125,12 @@ func (u *uploadSession) commit(ctx context.Context, pins []store.Pin) ([]store.P
 		u.fail(err)
 		return nil, fmt.Errorf("commit blocks: %w", err)
 	}
+	// A request cancelled (client gone, server shutting down) while its
+	// blocks were written is not recorded: its client is not told.
+	if err := ctx.Err(); err != nil {
+		u.fail(err)
+		return nil, err
+	}
 	var use *store.TokenUse
 	if u.tokenID != "" {
 		use = &store.TokenUse{TokenID: u.tokenID, Bytes: u.read}
