@@ -44,19 +44,7 @@ func (s *Store) CreateAccount(name string) (Account, error) {
 
 // Accounts lists every account, oldest first.
 func (s *Store) Accounts() ([]Account, error) {
-	var out []Account
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
-			var a Account
-			if err := getJSONRaw(v, &a); err != nil {
-				return err
-			}
-			out = append(out, a)
-			return nil
-		})
-	})
-	sortAccounts(out)
-	return out, err
+	return list(s.db, bucketAccounts, nil, func(a *Account) time.Time { return a.Created }, false)
 }
 
 // Account returns the account with the given id or name.
@@ -71,12 +59,4 @@ func (s *Store) Account(idOrName string) (Account, error) {
 		}
 	}
 	return Account{}, fmt.Errorf("account %q: %w", idOrName, ErrNotFound)
-}
-
-func sortAccounts(as []Account) {
-	for i := 1; i < len(as); i++ {
-		for j := i; j > 0 && as[j].Created.Before(as[j-1].Created); j-- {
-			as[j], as[j-1] = as[j-1], as[j]
-		}
-	}
 }

@@ -70,25 +70,8 @@ func (s *Store) SigningKey(kid string) (SigningKey, APIKey, error) {
 
 // SigningKeys lists an account's signing keys, oldest first.
 func (s *Store) SigningKeys(accountID string) ([]SigningKey, error) {
-	var out []SigningKey
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSigningKeys).ForEach(func(_, v []byte) error {
-			var k SigningKey
-			if err := getJSONRaw(v, &k); err != nil {
-				return err
-			}
-			if accountID == "" || k.AccountID == accountID {
-				out = append(out, k)
-			}
-			return nil
-		})
-	})
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Created.Before(out[j-1].Created); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out, err
+	return list(s.db, bucketSigningKeys, func(k *SigningKey) bool { return accountID == "" || k.AccountID == accountID },
+		func(k *SigningKey) time.Time { return k.Created }, false)
 }
 
 // RevokeSigningKey revokes one of an account's signing keys (any account
@@ -189,25 +172,8 @@ func (s *Store) AccessJWT(jti string) (AccessJWT, APIKey, error) {
 
 // AccessJWTs lists an account's access JWTs, newest first.
 func (s *Store) AccessJWTs(accountID string) ([]AccessJWT, error) {
-	var out []AccessJWT
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketAccessJWTs).ForEach(func(_, v []byte) error {
-			var j AccessJWT
-			if err := getJSONRaw(v, &j); err != nil {
-				return err
-			}
-			if accountID == "" || j.AccountID == accountID {
-				out = append(out, j)
-			}
-			return nil
-		})
-	})
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Created.After(out[j-1].Created); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out, err
+	return list(s.db, bucketAccessJWTs, func(j *AccessJWT) bool { return accountID == "" || j.AccountID == accountID },
+		func(j *AccessJWT) time.Time { return j.Created }, true)
 }
 
 // RevokeAccessJWT revokes one of an account's access JWTs (any account when

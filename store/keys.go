@@ -74,25 +74,8 @@ func (s *Store) APIKey(id string) (APIKey, error) {
 // APIKeys lists an account's keys (all accounts when accountID is empty),
 // oldest first.
 func (s *Store) APIKeys(accountID string) ([]APIKey, error) {
-	var out []APIKey
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
-			var k APIKey
-			if err := getJSONRaw(v, &k); err != nil {
-				return err
-			}
-			if accountID == "" || k.AccountID == accountID {
-				out = append(out, k)
-			}
-			return nil
-		})
-	})
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Created.Before(out[j-1].Created); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out, err
+	return list(s.db, bucketKeys, func(k *APIKey) bool { return accountID == "" || k.AccountID == accountID },
+		func(k *APIKey) time.Time { return k.Created }, false)
 }
 
 // RevokeAPIKey marks a key revoked. accountID limits the revocation to that

@@ -171,11 +171,7 @@ func (s *Store) PinsByCID(accountID, cid string) ([]Pin, error) {
 		}
 		return nil
 	})
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Created.Before(out[j-1].Created); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	sortByCreated(out, func(p *Pin) time.Time { return p.Created }, false)
 	return out, err
 }
 

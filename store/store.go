@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -232,6 +233,37 @@ func u64(v uint64) []byte {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], v)
 	return b[:]
+}
+
+// list decodes every record of a bucket, keeps those keep accepts (nil
+// keeps all) and orders them by creation time, oldest or newest first.
+func list[T any](db *bolt.DB, bucket []byte, keep func(*T) bool, created func(*T) time.Time, newestFirst bool) ([]T, error) {
+	var out []T
+	err := db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(_, v []byte) error {
+			var rec T
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			if keep == nil || keep(&rec) {
+				out = append(out, rec)
+			}
+			return nil
+		})
+	})
+	sortByCreated(out, created, newestFirst)
+	return out, err
+}
+
+// sortByCreated orders records by their creation time.
+func sortByCreated[T any](out []T, created func(*T) time.Time, newestFirst bool) {
+	slices.SortStableFunc(out, func(a, b T) int {
+		c := created(&a).Compare(created(&b))
+		if newestFirst {
+			return -c
+		}
+		return c
+	})
 }
 
 func getJSON(b *bolt.Bucket, key []byte, v any) error {

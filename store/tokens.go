@@ -103,25 +103,8 @@ func (s *Store) Token(accountID, id string) (Token, error) {
 
 // Tokens lists an account's tokens, newest first.
 func (s *Store) Tokens(accountID string) ([]Token, error) {
-	var out []Token
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTokens).ForEach(func(_, v []byte) error {
-			var t Token
-			if err := getJSONRaw(v, &t); err != nil {
-				return err
-			}
-			if accountID == "" || t.AccountID == accountID {
-				out = append(out, t)
-			}
-			return nil
-		})
-	})
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Created.After(out[j-1].Created); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out, err
+	return list(s.db, bucketTokens, func(t *Token) bool { return accountID == "" || t.AccountID == accountID },
+		func(t *Token) time.Time { return t.Created }, true)
 }
 
 // RevokeToken marks one of an account's tokens revoked (any account when
