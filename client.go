@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ninja-ipfs/ninja/server"
 	"github.com/ninja-ipfs/ninja/store"
 )
@@ -78,6 +80,34 @@ func connect(g *globalFlags) (*apiClient, error) {
 	c.hc = &http.Client{Transport: handlerTransport{srv.AdminHandler()}}
 	c.close = func() { st.Close(context.Background()) }
 	return c, nil
+}
+
+// withClient is a command's RunE that connects first and closes after.
+func withClient(g *globalFlags, fn func(cmd *cobra.Command, args []string, c *apiClient) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := connect(g)
+		if err != nil {
+			return err
+		}
+		defer c.close()
+		return fn(cmd, args, c)
+	}
+}
+
+// revokeCmd is `ninja X revoke ID`: DELETE pathPrefix+ID.
+func revokeCmd(g *globalFlags, short, pathPrefix string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke ID",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: withClient(g, func(cmd *cobra.Command, args []string, c *apiClient) error {
+			if err := c.do(cmd.Context(), "DELETE", pathPrefix+args[0], nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
+			return nil
+		}),
+	}
 }
 
 // handlerTransport serves requests with an in-process handler.

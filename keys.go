@@ -15,28 +15,18 @@ func newAccountCmd(g *globalFlags) *cobra.Command {
 		Use:   "create NAME",
 		Short: "Create an account",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(g)
-			if err != nil {
-				return err
-			}
-			defer c.close()
+		RunE: withClient(g, func(cmd *cobra.Command, args []string, c *apiClient) error {
 			var a json.RawMessage
 			if err := c.do(cmd.Context(), "POST", "/admin/accounts", map[string]string{"name": args[0]}, &a); err != nil {
 				return err
 			}
 			return printRaw(cmd, g, a, func(v map[string]any) string { return fmt.Sprintf("%s\t%s", v["id"], v["name"]) })
-		},
+		}),
 	}, &cobra.Command{
 		Use:   "list",
 		Short: "List accounts",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := connect(g)
-			if err != nil {
-				return err
-			}
-			defer c.close()
+		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
 			var list []map[string]any
 			if err := c.do(cmd.Context(), "GET", "/admin/accounts", nil, &list); err != nil {
 				return err
@@ -50,7 +40,7 @@ func newAccountCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", a["id"], a["name"], a["created"])
 			}
 			return tw.Flush()
-		},
+		}),
 	})
 	return cmd
 }
@@ -64,12 +54,7 @@ func newKeyCmd(g *globalFlags) *cobra.Command {
 		Use:   "create --name NAME [--scopes upload,pins:read,…]",
 		Short: "Create an API key; its secret is printed once",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := connect(g)
-			if err != nil {
-				return err
-			}
-			defer c.close()
+		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
 			req := map[string]any{"name": name}
 			if scopes != "" {
 				req["scopes"] = splitList(scopes)
@@ -87,7 +72,7 @@ func newKeyCmd(g *globalFlags) *cobra.Command {
 			fmt.Fprintf(cmd.ErrOrStderr(), "created key %s (%s) with scopes %v; the secret below is shown once:\n", k["id"], k["name"], k["scopes"])
 			fmt.Fprintln(cmd.OutOrStdout(), k["key"])
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringVar(&name, "name", "", "a name for the key (required)")
 	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes: upload, pins:read, pins:write, tokens:write, analytics:read, admin (default: all but admin)")
@@ -100,12 +85,7 @@ func newKeyCmd(g *globalFlags) *cobra.Command {
 		Use:   "list",
 		Short: "List API keys",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := connect(g)
-			if err != nil {
-				return err
-			}
-			defer c.close()
+		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
 			var keys []map[string]any
 			if err := c.do(cmd.Context(), "GET", "/admin/keys", nil, &keys); err != nil {
 				return err
@@ -123,25 +103,10 @@ func newKeyCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k["id"], k["name"], k["prefix"], joinAny(k["scopes"]), status, k["created"])
 			}
 			return tw.Flush()
-		},
+		}),
 	}
-	revoke := &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke an API key (and every token it issued)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(g)
-			if err != nil {
-				return err
-			}
-			defer c.close()
-			if err := c.do(cmd.Context(), "DELETE", "/admin/keys/"+args[0], nil, nil); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
-			return nil
-		},
-	}
+	revoke := revokeCmd(g, "Revoke an API key (and every token it issued)", "/admin/keys/")
+
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }

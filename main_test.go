@@ -385,3 +385,45 @@ func TestTokenCommandsAndUploadCommand(t *testing.T) {
 		t.Fatalf("offline token list: %v\n%s", err, out)
 	}
 }
+
+func TestSigningKeyAndAccessJWTCommands(t *testing.T) {
+	data := t.TempDir()
+	out, err := ninja(t, "signing-key", "create", "--data", data, "--name", "backend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(out)
+	if len(f) != 2 || !strings.HasPrefix(f[0], "usk_") || !strings.HasPrefix(f[1], "uss_") {
+		t.Fatalf("signing-key create printed %q", out)
+	}
+	list, err := ninja(t, "signing-key", "list", "--data", data)
+	if err != nil || !strings.Contains(list, f[0]) || strings.Contains(list, f[1]) || !strings.Contains(list, "active") {
+		t.Fatalf("signing-key list: %v\n%s", err, list)
+	}
+	if _, err := ninja(t, "signing-key", "revoke", "--data", data, f[0]); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ = ninja(t, "signing-key", "list", "--data", data); !strings.Contains(list, "revoked") {
+		t.Fatalf("after revoke:\n%s", list)
+	}
+	out, err = ninja(t, "key", "create", "--data", data, "--jwt", "--name", "svc", "--scopes", "pins:read", "--expires-in", "2h", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j map[string]any
+	json.Unmarshal([]byte(out), &j)
+	if tok, _ := j["token"].(string); strings.Count(tok, ".") != 2 || !strings.HasPrefix(tok, "eyJ") {
+		t.Fatalf("key create --jwt: %s", out)
+	}
+	p := startServe(t, data)
+	req, _ := http.NewRequest("GET", p.url+"/upload/list", nil)
+	req.Header.Set("Authorization", "Bearer "+j["token"].(string))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("access JWT from the CLI: %d", resp.StatusCode)
+	}
+}

@@ -15,12 +15,7 @@ func newSigningKeyCmd(g *globalFlags) *cobra.Command {
 		Use:   "create [--name NAME]",
 		Short: "Create an upload-signing key; its secret is printed once",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := connect(g)
-			if err != nil {
-				return err
-			}
-			defer c.close()
+		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
 			path := "/upload-signing-keys"
 			if issuer != "" {
 				path += "?key=" + issuer
@@ -35,7 +30,7 @@ func newSigningKeyCmd(g *globalFlags) *cobra.Command {
 			fmt.Fprintf(cmd.ErrOrStderr(), "created signing key (kid) %s; sign upload JWTs (HS256, header kid) with the secret below, shown once:\n", k["kid"])
 			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", k["kid"], k["secret"])
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringVar(&name, "name", "", "a name for the key")
 	create.Flags().StringVar(&issuer, "key", "", "id of the API key that owns it (admin socket or database only)")
@@ -43,12 +38,7 @@ func newSigningKeyCmd(g *globalFlags) *cobra.Command {
 		Use:   "list",
 		Short: "List upload-signing keys",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := connect(g)
-			if err != nil {
-				return err
-			}
-			defer c.close()
+		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
 			var keys []map[string]any
 			if err := c.do(cmd.Context(), "GET", "/upload-signing-keys", nil, &keys); err != nil {
 				return err
@@ -67,25 +57,10 @@ func newSigningKeyCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k["kid"], k["name"], status, created)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
-	revoke := &cobra.Command{
-		Use:   "revoke KID",
-		Short: "Revoke an upload-signing key: every JWT under its kid is refused at once",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(g)
-			if err != nil {
-				return err
-			}
-			defer c.close()
-			if err := c.do(cmd.Context(), "DELETE", "/upload-signing-keys/"+args[0], nil, nil); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
-			return nil
-		},
-	}
+	revoke := revokeCmd(g, "Revoke an upload-signing key: every JWT under its kid is refused at once", "/upload-signing-keys/")
+
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }

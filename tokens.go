@@ -86,12 +86,7 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 		Use:   "list",
 		Short: "List upload tokens with their usage",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := connect(g)
-			if err != nil {
-				return err
-			}
-			defer c.close()
+		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
 			var tokens []map[string]any
 			if err := c.do(cmd.Context(), "GET", "/signed-tokens", nil, &tokens); err != nil {
 				return err
@@ -110,25 +105,10 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%v\t%s\n", t["tokenId"], t["tokenName"], t["tokenPrefix"], t["status"], uses, t["bytesUploaded"], t["failureCount"], exp)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
-	revoke := &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke an upload token; its next use gets 401 TOKEN_REVOKED",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(g)
-			if err != nil {
-				return err
-			}
-			defer c.close()
-			if err := c.do(cmd.Context(), "DELETE", "/signed-tokens/"+args[0], nil, nil); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
-			return nil
-		},
-	}
+	revoke := revokeCmd(g, "Revoke an upload token; its next use gets 401 TOKEN_REVOKED", "/signed-tokens/")
+
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }
