@@ -10,8 +10,11 @@ import (
 // The admin API and token minting stay same-origin: they take API keys,
 // which belong on servers, not in pages.
 func corsPath(p string) bool {
-	return strings.HasPrefix(p, "/upload") || strings.HasPrefix(p, "/pins/") || strings.HasPrefix(p, "/pin/") ||
-		strings.HasPrefix(p, "/ipfs/")
+	switch p {
+	case "/upload", "/upload/new", "/upload-tokens/info":
+		return true
+	}
+	return strings.HasPrefix(p, "/pins/") || strings.HasPrefix(p, "/pin/") || strings.HasPrefix(p, "/ipfs/")
 }
 
 // cors answers preflights and adds CORS headers on the browser-facing

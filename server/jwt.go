@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -308,7 +309,7 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 // decodeOptionalJSON decodes a small JSON body; an empty body is {}.
 func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(v)
-	if err != nil && err.Error() != "EOF" {
+	if err != nil && !errors.Is(err, io.EOF) {
 		return badJSON(err)
 	}
 	return nil

@@ -494,3 +494,16 @@ func TestAnalyticsFiltersByKeyOrTokenPrefix(t *testing.T) {
 		t.Fatalf("bad date: %d", r.status)
 	}
 }
+
+func TestCORSCoversOnlyTheBrowserFacingEndpoints(t *testing.T) {
+	e := newEnv(t)
+	for path, want := range map[string]bool{
+		"/upload": true, "/upload/new": true, "/upload-tokens/info": true, "/ipfs/x": true, "/pins/x": true,
+		"/upload-tokens": false, "/upload/signed-url": false, "/admin/keys": false, "/signed-tokens": false,
+	} {
+		r := e.do("OPTIONS", path, map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"}, nil)
+		if got := r.header.Get("Access-Control-Allow-Origin") != ""; got != want {
+			t.Errorf("%s: CORS allowed = %v, want %v", path, got, want)
+		}
+	}
+}
