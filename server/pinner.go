@@ -126,7 +126,7 @@ func (p *Pinner) Submit(ctx context.Context, pin store.Pin) (store.Pin, error) {
 	if size, complete, err := p.cfg.Node.LocalDAG(ctx, c); err == nil && complete {
 		done, err := p.finish(rec.ID, size, nil)
 		if err == nil {
-			p.provideAsync(c)
+			p.Announce(c)
 			return done, nil
 		}
 	}
@@ -251,7 +251,7 @@ func (p *Pinner) work(ctx context.Context, cancel context.CancelFunc, pin store.
 		return
 	}
 	p.log.Info("pinned", "pin", pin.ID, "cid", pin.CID, "dagSize", size)
-	p.provideAsync(c)
+	p.Announce(c)
 }
 
 // finish records a request's outcome: pinned with its DAG size, or failed
@@ -267,9 +267,10 @@ func (p *Pinner) finish(id string, size uint64, fetchErr error) (store.Pin, erro
 	})
 }
 
-// provideAsync announces c to the DHT in the background; a failure is only
-// logged, the next reprovide round tries again.
-func (p *Pinner) provideAsync(c cid.Cid) {
+// Announce announces c to the DHT in the background (a no-op offline); a
+// failure is only logged, the next reprovide round tries again. Uploads
+// call it for their new roots, pin-by-CID requests when they end pinned.
+func (p *Pinner) Announce(c cid.Cid) {
 	if !p.cfg.Node.Online() {
 		return
 	}

@@ -151,6 +151,13 @@ func (u *uploadSession) commit(ctx context.Context, pins []store.Pin) ([]store.P
 	u.ended = true
 	// The pins are durable: GC may run again (it now sees them as roots).
 	u.imp.Release()
+	if u.s.pinner != nil {
+		for _, p := range out {
+			if c, err := cid.Decode(p.CID); err == nil {
+				u.s.pinner.Announce(c)
+			}
+		}
+	}
 	return out, nil
 }
 
