@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
@@ -32,9 +30,9 @@ type pinStatus struct {
 // handlePinStatus reports whether, and since when, a CID is pinned by the
 // caller's account. An upload token only sees the pins it made itself.
 func (s *Server) handlePinStatus(w http.ResponseWriter, r *http.Request) {
-	c, err := cid.Decode(r.PathValue("cid"))
+	c, err := decodeCID(r.PathValue("cid"))
 	if err != nil {
-		s.writeError(w, r, apiErr(http.StatusBadRequest, "INVALID_CID", "%q is not a valid CID", r.PathValue("cid")))
+		s.writeError(w, r, err)
 		return
 	}
 	g := grantOf(r)
@@ -167,9 +165,9 @@ func parseTimeParam(v string) (time.Time, error) {
 // handleUnpin removes every pin the caller's account holds on a CID. The
 // blocks stay until garbage collection finds no other pin referencing them.
 func (s *Server) handleUnpin(w http.ResponseWriter, r *http.Request) {
-	c, err := cid.Decode(r.PathValue("cid"))
+	c, err := decodeCID(r.PathValue("cid"))
 	if err != nil {
-		s.writeError(w, r, apiErr(http.StatusBadRequest, "INVALID_CID", "%q is not a valid CID", r.PathValue("cid")))
+		s.writeError(w, r, err)
 		return
 	}
 	g := grantOf(r)
