@@ -25,28 +25,33 @@ func (n *Node) GC(ctx context.Context, live []cid.Cid) (GCStats, error) {
 // GCFunc marks every block reachable from the roots that live returns and
 // deletes the rest, then syncs the store.
 //
-// Protocol that makes GC safe while uploads run: every Import holds the
-// node's GC lock shared from NewImport until Commit or Abort, and Commit
-// registers the session's roots as recently committed before releasing
-// it. GCFunc takes the lock exclusively and only then calls live, and it
-// adds every root committed within recentRootsGrace to the live set. So a
-// GC never sees a half-written import, and the roots of a committed import
-// survive until the caller has recorded its pin (which live must then
-// report). While GC waits for or holds the lock, NewImport, Fetch and
-// LocalDAG block. A live root whose blocks are not all local is not an
+// Protocol that makes GC safe while uploads run (see Import): imports
+// write each batch under the node's GC lock held shared and record it in
+// their session; GCFunc takes the lock exclusively, so it waits only for
+// the batches being written, and keeps the blocks of every open session,
+// every root committed within recentRootsGrace (read after the sessions,
+// so a session that commits meanwhile is seen one way or the other) and
+// everything reachable from the roots live returns (called under the lock,
+// after both). While GC holds the lock, import batches, Fetch and
+// LocalDAG wait. A live root whose blocks are not all local is not an
 // error: whatever part is present is kept.
 func (n *Node) GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (GCStats, error) {
 	n.gcMu.Lock()
 	defer n.gcMu.Unlock()
 
+	open := n.openSessionBlocks()
+	recent := n.recentRoots()
 	roots, err := live(ctx)
 	if err != nil {
 		return GCStats{}, fmt.Errorf("gc: live roots: %w", err)
 	}
-	roots = append(roots, n.recentRoots()...)
+	roots = append(roots, recent...)
 	marked, err := n.mark(ctx, roots)
 	if err != nil {
 		return GCStats{}, fmt.Errorf("gc: mark: %w", err)
+	}
+	for h := range open {
+		marked[h] = struct{}{}
 	}
 	stats, err := n.sweep(ctx, marked)
 	if err != nil {
@@ -135,8 +140,24 @@ func (n *Node) sweep(ctx context.Context, marked map[string]struct{}) (GCStats, 
 	return stats, nil
 }
 
+// openSessionBlocks is the union of the blocks open import sessions have
+// written. The caller holds the GC lock exclusively, so no session is
+// adding to its set.
+func (n *Node) openSessionBlocks() map[string]struct{} {
+	n.writersMu.Lock()
+	defer n.writersMu.Unlock()
+	out := make(map[string]struct{})
+	for w := range n.writers {
+		for h := range w.written {
+			out[h] = struct{}{}
+		}
+	}
+	return out
+}
+
 // recentRootsGrace is how long the roots of a committed import count as
-// live without a pin: far longer than any caller needs between Commit and
+// live without a pin, unless the session is released first (Release, once
+// the pin is recorded): far longer than any caller needs between Commit and
 // recording its pin, short enough that roots of uploads whose pin was
 // never recorded (a crash, a failed DB write) are collected the hour after.
 const recentRootsGrace = time.Hour
@@ -147,13 +168,36 @@ func (n *Node) protectRoots(roots []cid.Cid) {
 	defer n.recentMu.Unlock()
 	now := n.now()
 	for _, c := range roots {
-		n.recent[string(c.Bytes())] = recentRoot{c: c, at: now}
+		k := string(c.Bytes())
+		r := n.recent[k]
+		n.recent[k] = recentRoot{c: c, at: now, sessions: r.sessions + 1}
 	}
 	// Prune here too, not only in GC, so the map stays bounded by an
 	// hour or so of uploads on a node that never collects garbage.
 	if now.Sub(n.recentPruned) > recentRootsGrace/4 {
 		n.recentPruned = now
 		n.pruneRecentLocked(now)
+	}
+}
+
+// forgetRoots ends one session's protection of roots, once its caller has
+// recorded its pin (or given up on it). A root another committed session
+// still protects stays protected.
+func (n *Node) forgetRoots(roots []cid.Cid) {
+	n.recentMu.Lock()
+	defer n.recentMu.Unlock()
+	for _, c := range roots {
+		k := string(c.Bytes())
+		r, ok := n.recent[k]
+		if !ok {
+			continue
+		}
+		if r.sessions <= 1 {
+			delete(n.recent, k)
+			continue
+		}
+		r.sessions--
+		n.recent[k] = r
 	}
 }
 
@@ -181,6 +225,7 @@ func (n *Node) recentRoots() []cid.Cid {
 
 // recentRoot is a committed import root and when it was committed.
 type recentRoot struct {
-	c  cid.Cid
-	at time.Time
+	c        cid.Cid
+	at       time.Time
+	sessions int // committed sessions protecting it that have not released it
 }

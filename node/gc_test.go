@@ -39,7 +39,7 @@ func TestGCKeepsLiveDAGsAndDeletesTheRest(t *testing.T) {
 	}
 }
 
-func TestGCWaitsForAnOpenImportAndKeepsItsRootsUntilPinned(t *testing.T) {
+func TestGCKeepsAnOpenImportsBlocksWithoutWaitingForIt(t *testing.T) {
 	n := newTestNode(t)
 	ctx := context.Background()
 	clock := time.Now()
@@ -52,6 +52,8 @@ func TestGCWaitsForAnOpenImportAndKeepsItsRootsUntilPinned(t *testing.T) {
 		t.Fatal(err)
 	}
 	noPins := func(context.Context) ([]cid.Cid, error) { return nil, nil }
+	// A GC while the import is open (a slow upload) finishes at once and
+	// deletes nothing the import wrote.
 	done := make(chan error, 1)
 	go func() {
 		_, err := n.GCFunc(ctx, noPins)
@@ -59,16 +61,29 @@ func TestGCWaitsForAnOpenImportAndKeepsItsRootsUntilPinned(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		t.Fatalf("gc finished (%v) while an import was open", err)
-	case <-time.After(100 * time.Millisecond):
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("gc waited for an open import")
+	}
+	// The import goes on after the GC, and commits a whole DAG.
+	c2, _, err := im.AddFile(ctx, chachaReader(54, 1<<20+7))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := im.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
+	for _, root := range []cid.Cid{c, c2} {
+		if _, err := n.DagSize(ctx, root); err != nil {
+			t.Fatalf("gc during the import damaged %s: %v", root, err)
+		}
+	}
+	// No pin recorded yet, but the roots were committed just now.
+	if _, err := n.GCFunc(ctx, noPins); err != nil {
 		t.Fatal(err)
 	}
-	// No pin recorded yet, but the root was committed just now.
 	if _, err := n.DagSize(ctx, c); err != nil {
 		t.Fatalf("gc right after commit damaged the import: %v", err)
 	}
@@ -79,7 +94,41 @@ func TestGCWaitsForAnOpenImportAndKeepsItsRootsUntilPinned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats.Blocks != 4 {
-		t.Errorf("gc deleted %d blocks, want the 4 of the unpinned import", stats.Blocks)
+	if stats.Blocks != 7 {
+		t.Errorf("gc deleted %d blocks, want the 7 of the unpinned import", stats.Blocks)
+	}
+}
+
+func TestReleaseHandsProtectionToThePinAndCountsSessions(t *testing.T) {
+	n := newTestNode(t)
+	ctx := context.Background()
+	noPins := func(context.Context) ([]cid.Cid, error) { return nil, nil }
+	commit := func() (*Import, cid.Cid) {
+		im := n.NewImport(ProfileV1)
+		c, _, err := im.AddFile(ctx, chachaReader(77, 2<<20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := im.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return im, c
+	}
+	a, c := commit()
+	b, _ := commit() // the same content, uploaded twice
+	a.Release()
+	if _, err := n.GCFunc(ctx, noPins); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.DagSize(ctx, c); err != nil {
+		t.Fatalf("a root another session still protects was collected: %v", err)
+	}
+	b.Release()
+	stats, err := n.GCFunc(ctx, noPins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Blocks != 3 {
+		t.Fatalf("gc deleted %d blocks after both sessions released an unpinned root, want 3", stats.Blocks)
 	}
 }

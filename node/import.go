@@ -17,19 +17,22 @@ import (
 // batches by a background goroutine; nothing is durable until Commit
 // returns nil, and after that a crash loses none of the session's blocks.
 //
-// GC safety: from NewImport until Commit or Abort the session holds the
-// node's GC lock shared, so no GC runs while its blocks are being written.
-// Commit releases it and registers the session's roots (every CID its Add
-// methods returned) as recently committed: GC treats them as live for
-// recentRootsGrace (an hour), which is the window the caller has to record
-// the pin that keeps them for good. The intended use is:
+// GC safety: an open session does not hold off GC. Each batch of blocks is
+// written under the node's GC lock held shared and recorded in the
+// session's written set, and GC, which takes the lock exclusively, keeps
+// every block in the sets of open sessions. So a GC waits at most for one
+// batch write (never for a slow upload), and never deletes a block an open
+// session wrote or relied on. Commit registers the session's roots (every
+// CID its Add methods returned) as recently committed before it closes the
+// session: GC treats them as live for recentRootsGrace, the window the
+// caller has to record the pin that keeps them for good. The intended use:
 //
 //	im := n.NewImport(node.ProfileV1)
-//	defer im.Abort()            // no-op once Commit has run
 //	c, size, err := im.AddFile(ctx, body)
 //	...
-//	err = im.Commit(ctx)        // blocks durable, GC lock released
+//	err = im.Commit(ctx)        // blocks durable, roots protected
 //	err = store.RecordPin(c)    // pin durable
+//	im.Release()                // the pin protects the roots now
 //
 // The methods of one Import must not be called concurrently.
 type Import struct {
@@ -48,12 +51,12 @@ const (
 	importOpen importState = iota
 	importCommitted
 	importAborted
+	importReleased // committed, and its roots' protection ended
 )
 
 // NewImport starts a write session using profile for AddFile and
-// AddDirectory ("" means ProfileV1). It blocks while a GC is running.
+// AddDirectory ("" means ProfileV1). Its writes pause while a GC sweeps.
 func (n *Node) NewImport(profile Profile) *Import {
-	n.gcMu.RLock()
 	p, err := profile.params()
 	return &Import{n: n, params: p, perr: err, w: newBatchWriter(n)}
 }
@@ -97,40 +100,45 @@ func (im *Import) AddFile(ctx context.Context, r io.Reader) (cid.Cid, uint64, er
 }
 
 // Commit writes every buffered block, makes the session's blocks durable
-// (fsync), protects its roots from GC for recentRootsGrace and releases the
-// GC lock. The session is over after Commit, whatever its result.
+// (fsync) and protects its roots from GC for recentRootsGrace. The session is over after Commit, whatever its result.
 func (im *Import) Commit(ctx context.Context) error {
 	if err := im.check(); err != nil {
 		return fmt.Errorf("commit import: %w", err)
 	}
 	im.state = importCommitted
-	defer im.release.Do(im.n.gcMu.RUnlock)
+	defer im.release.Do(im.w.unregister)
 	if err := im.w.close(ctx); err != nil {
 		return fmt.Errorf("commit import: %w", err)
 	}
 	if err := syncDatastore(ctx, im.n.ds); err != nil {
 		return fmt.Errorf("commit import: %w", err)
 	}
-	// Registered while the GC lock is still held, so no GC can start
-	// between the release and the registration.
+	// Protected before the session is unregistered, and GC reads the open
+	// sessions before the protected roots, so no GC can miss both.
 	im.n.protectRoots(im.roots)
 	return nil
 }
 
-// Abort ends an uncommitted session: its buffered blocks are dropped and
-// the GC lock is released. Blocks already written stay behind as orphans
-// for GC. After Commit, Abort does nothing. Safe to call more than once.
+// Abort ends a session. An uncommitted one drops its buffered blocks;
+// blocks already written stay behind as orphans for GC. After Commit it
+// ends the protection of the session's roots: call it once the pin that
+// keeps them is recorded (or will not be). Safe to call more than once.
 func (im *Import) Abort() {
-	if im.state == importOpen {
+	switch im.state {
+	case importOpen:
 		im.state = importAborted
 		im.w.buf = nil
 		_ = im.w.close(context.Background())
+	case importCommitted:
+		im.state = importReleased
+		im.n.forgetRoots(im.roots)
 	}
-	im.release.Do(im.n.gcMu.RUnlock)
+	im.release.Do(im.w.unregister)
 }
 
 // Release is Abort, for callers that defer it: it aborts an uncommitted
-// session and does nothing after Commit.
+// session and, after Commit, hands the roots' protection over to the pin
+// the caller has recorded.
 func (im *Import) Release() { im.Abort() }
 
 // countingReader counts the bytes read and stops early once ctx is done,

@@ -93,6 +93,10 @@ type Node struct {
 	gcMu sync.RWMutex
 	// recent holds roots of committed imports that GC keeps for
 	// recentRootsGrace even without a pin; keyed by CID bytes.
+	// writers are the open import sessions; GC keeps the blocks they have
+	// written (see Import).
+	writersMu    sync.Mutex
+	writers      map[*batchWriter]struct{}
 	recentMu     sync.Mutex
 	recent       map[string]recentRoot
 	recentPruned time.Time
@@ -114,9 +118,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{
-		log:    cfg.Logger.With("component", "node"),
-		recent: make(map[string]recentRoot),
-		now:    time.Now,
+		log:     cfg.Logger.With("component", "node"),
+		recent:  make(map[string]recentRoot),
+		writers: make(map[*batchWriter]struct{}),
+		now:     time.Now,
 	}
 	// The node's background work (bitswap, DHT) must outlive the caller's
 	// start-up ctx, so it gets its own context cancelled by Close.

@@ -30,8 +30,15 @@ const (
 // caller's goroutine) overlaps with writing. Nothing is synced here: the
 // caller syncs the datastore once, at Commit.
 type batchWriter struct {
+	n    *Node
 	bs   blockstore.Blockstore
 	read ipld.DAGService // reads go to the local store, after a flush
+
+	// written holds the multihash of every block this session has put (or
+	// found already present). GC keeps them while the session is open; see
+	// Import for the protocol. Guarded by the node's GC lock: added to
+	// under it shared, read under it exclusive.
+	written map[string]struct{}
 
 	buf  []blocks.Block
 	size int
@@ -56,20 +63,45 @@ var _ ipld.DAGService = (*batchWriter)(nil)
 // newBatchWriter starts the writer goroutine; stop it with close.
 func newBatchWriter(n *Node) *batchWriter {
 	w := &batchWriter{
-		bs:   n.bstore,
-		read: merkledag.NewDAGService(n.localBS),
-		reqs: make(chan writeReq, batchQueue),
-		done: make(chan struct{}),
+		n:       n,
+		bs:      n.bstore,
+		read:    merkledag.NewDAGService(n.localBS),
+		written: make(map[string]struct{}),
+		reqs:    make(chan writeReq, batchQueue),
+		done:    make(chan struct{}),
 	}
+	n.writersMu.Lock()
+	n.writers[w] = struct{}{}
+	n.writersMu.Unlock()
 	go w.run()
 	return w
+}
+
+// unregister stops GC from keeping this session's blocks for it: they are
+// now reachable from a protected root (Commit) or garbage (Abort).
+func (w *batchWriter) unregister() {
+	w.n.writersMu.Lock()
+	delete(w.n.writers, w)
+	w.n.writersMu.Unlock()
+}
+
+// put writes one batch while holding the GC lock shared, recording every
+// block first, so a GC (which takes the lock exclusively) sees either none
+// of the batch or all of it, recorded as this open session's.
+func (w *batchWriter) put(ctx context.Context, bs []blocks.Block) error {
+	w.n.gcMu.RLock()
+	defer w.n.gcMu.RUnlock()
+	for _, b := range bs {
+		w.written[string(b.Cid().Hash())] = struct{}{}
+	}
+	return w.bs.PutMany(ctx, bs)
 }
 
 func (w *batchWriter) run() {
 	defer close(w.done)
 	for req := range w.reqs {
 		if len(req.blocks) > 0 && w.firstErr() == nil {
-			if err := w.bs.PutMany(req.ctx, req.blocks); err != nil {
+			if err := w.put(req.ctx, req.blocks); err != nil {
 				w.setErr(fmt.Errorf("write blocks: %w", err))
 			}
 		}

@@ -301,3 +301,47 @@ func TestCARExportRoundTrips(t *testing.T) {
 		t.Errorf("export with a non-admin key: %d, want 403", res.status)
 	}
 }
+
+func TestGCDoesNotWaitForASlowUploadNorStallOthers(t *testing.T) {
+	e := newEnv(t)
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", e.http.URL+"/upload", pr)
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=XX")
+	req.Header.Set("X-Api-Key", e.key)
+	slow := fixtureBytes(61, 3<<20)
+	done := make(chan map[string]any, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- nil
+			return
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		done <- m
+	}()
+	pw.Write([]byte("--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.bin\"\r\n\r\n"))
+	pw.Write(slow[:2<<20]) // two of three MiB: a batch is written, the upload stays open
+
+	start := time.Now()
+	gc := e.do("POST", "/admin/gc", map[string]string{"X-Api-Key": e.admin}, nil)
+	if gc.status != 200 || time.Since(start) > 5*time.Second {
+		t.Fatalf("gc during a slow upload: %d after %v", gc.status, time.Since(start))
+	}
+	quick := e.upload(e.key, "", nil, filePart{name: "quick.txt", data: []byte("not stalled")})
+	if quick.status != 200 || time.Since(start) > 10*time.Second {
+		t.Fatalf("an upload during a slow one and a gc: %d after %v", quick.status, time.Since(start))
+	}
+
+	pw.Write(slow[2<<20:])
+	pw.Write([]byte("\r\n--XX--\r\n"))
+	pw.Close()
+	m := <-done
+	if m == nil || m["cid"] == nil {
+		t.Fatalf("slow upload: %v", m)
+	}
+	if got := e.get("/ipfs/"+m["cid"].(string), ""); !bytes.Equal(got.body, slow) {
+		t.Fatal("the slow upload's bytes were damaged by the gc that ran during it")
+	}
+}
