@@ -38,12 +38,22 @@ func MintAPIKey(st Store, h *token.Hasher, accountID, name string, scopes []toke
 	return secret, k, nil
 }
 
-// targetAccount is the account an admin request acts on: the "account"
-// query parameter (id or name) when given, else the caller's own account,
-// else (on the socket) the first account.
+// targetAccount is the account a request acts on: the caller's own, or
+// (on the socket) the first account. The "account" query parameter (id or
+// name) selects another one, but only for the operator: the socket or a
+// key with scope admin. Anyone else naming an account not their own gets
+// 403, so one account never sees another's records.
 func (s *Server) targetAccount(r *http.Request) (store.Account, error) {
 	if v := r.URL.Query().Get("account"); v != "" {
-		return s.store.Account(v)
+		a, err := s.store.Account(v)
+		if err != nil {
+			return store.Account{}, err
+		}
+		g := grantOf(r)
+		if state(r).socket || g.Allows(token.ScopeAdmin) || a.ID == g.AccountID {
+			return a, nil
+		}
+		return store.Account{}, apiErr(http.StatusForbidden, "FORBIDDEN", "only the operator (scope admin) may act on another account")
 	}
 	if g := grantOf(r); g.AccountID != "" {
 		return s.store.Account(g.AccountID)

@@ -149,3 +149,22 @@ func TestAdminStatusReportsTheNodeAndStorage(t *testing.T) {
 		t.Fatalf("storage: %v", storage)
 	}
 }
+
+func TestOnlyTheOperatorMayNameAnotherAccount(t *testing.T) {
+	e := newEnv(t)
+	other, _ := e.store.CreateAccount("other")
+	otherKey := e.mintKey(other.ID, token.ScopeUpload, token.ScopePinsRead, token.ScopeTokensWrite, token.ScopeAnalyticsRead)
+	e.newToken(map[string]any{"name": "default's token", "expiresIn": 600})
+	for _, path := range []string{"/signed-tokens", "/analytics", "/upload-signing-keys", "/auth/jwt"} {
+		r := e.get(path+"?account=default", otherKey)
+		if r.status != 403 || strings.Contains(string(r.body), "default's token") {
+			t.Errorf("%s?account=default with another account's key: %d %s, want 403", path, r.status, r.body)
+		}
+		if r := e.get(path+"?account=other", otherKey); r.status != 200 {
+			t.Errorf("%s naming its own account: %d %s", path, r.status, r.body)
+		}
+	}
+	if r := e.get("/signed-tokens?account=default", e.admin); r.status != 200 || !strings.Contains(string(r.body), "default's token") {
+		t.Fatalf("the operator's admin key: %d %s", r.status, r.body)
+	}
+}
