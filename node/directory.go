@@ -52,7 +52,7 @@ func (im *Import) AddDirectory(ctx context.Context, entries []DirEntry) (cid.Cid
 	if err != nil {
 		return cid.Undef, fmt.Errorf("import directory: %w", err)
 	}
-	im.roots = append(im.roots, nd.Cid())
+	im.addRoot(nd)
 	return nd.Cid(), nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
 	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 )
 
 // Import is one upload's write session. Blocks are buffered and written in
@@ -41,6 +42,7 @@ type Import struct {
 	perr    error // an unknown profile, reported by the first Add call
 	w       *batchWriter
 	roots   []cid.Cid // what the Add methods returned, protected after Commit
+	sizes   map[cid.Cid]uint64
 	state   importState
 	release sync.Once
 }
@@ -95,8 +97,29 @@ func (im *Import) AddFile(ctx context.Context, r io.Reader) (cid.Cid, uint64, er
 	if err != nil {
 		return cid.Undef, cr.n, fmt.Errorf("import file: %w", err)
 	}
-	im.roots = append(im.roots, nd.Cid())
+	im.addRoot(nd)
 	return nd.Cid(), cr.n, nil
+}
+
+// addRoot records a root the session returned, and its DAG size.
+func (im *Import) addRoot(nd ipld.Node) {
+	im.roots = append(im.roots, nd.Cid())
+	if size, err := nd.Size(); err == nil {
+		if im.sizes == nil {
+			im.sizes = make(map[cid.Cid]uint64)
+		}
+		im.sizes[nd.Cid()] = size
+	}
+}
+
+// RootSize returns the cumulative DAG size of a root that AddFile or
+// AddDirectory returned (every block's bytes as the root's links record
+// them, Kubo's CumulativeSize), from the import's own nodes: no block is
+// read back. A DAG with repeated blocks counts them each time. ok is false
+// for other CIDs.
+func (im *Import) RootSize(c cid.Cid) (size uint64, ok bool) {
+	size, ok = im.sizes[c]
+	return size, ok
 }
 
 // Commit writes every buffered block, makes the session's blocks durable

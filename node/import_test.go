@@ -243,3 +243,28 @@ func TestAddFileMatchesKuboForTheTwoLevelFixture(t *testing.T) {
 		}
 	}
 }
+
+func TestRootSizeMatchesTheStoredDAG(t *testing.T) {
+	n := newTestNode(t)
+	ctx := context.Background()
+	im := n.NewImport(ProfileV1)
+	defer im.Release()
+	file, _, err := im.AddFile(ctx, chachaReader(90, 3<<20+5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := im.AddDirectory(ctx, []DirEntry{{Path: "sub/f.bin", Cid: file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := im.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []cid.Cid{file, dir} {
+		got, ok := im.RootSize(c)
+		want, err := n.DagSize(ctx, c)
+		if err != nil || !ok || got != want {
+			t.Errorf("RootSize(%s) = %d, %v; the stored DAG has %d bytes (%v)", c, got, ok, want, err)
+		}
+	}
+}

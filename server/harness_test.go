@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/ninja-ipfs/ninja/node"
 	"github.com/ninja-ipfs/ninja/server"
 	"github.com/ninja-ipfs/ninja/store"
@@ -248,4 +250,13 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+func mustCID(t *testing.T, s string) cid.Cid {
+	t.Helper()
+	c, err := cid.Decode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -148,6 +148,21 @@ func (s *Server) uploadCAR(r *http.Request, opts *uploadOptions) ([]store.Pin, e
 		pins[i] = store.Pin{CID: root.String(), Name: params.Name, Description: opts.description,
 			Metadata: params.Metadata, MimeType: carType, Size: cr.n}
 	}
+	// Like `ipfs dag import`, a root is pinned only if the CAR (with what
+	// is here already) holds its whole DAG; a partial DAG is refused.
+	u.verify = func(ctx context.Context, pins []store.Pin) error {
+		for i, root := range roots {
+			size, complete, err := s.node.LocalDAG(ctx, root)
+			if err != nil {
+				return err
+			}
+			if !complete {
+				return apiErr(http.StatusBadRequest, "INVALID_CONTENT", "the CAR does not hold the whole DAG of its root %s", root)
+			}
+			pins[i].DagSize = int64(size)
+		}
+		return nil
+	}
 	return u.commit(r.Context(), pins)
 }
 

@@ -80,6 +80,9 @@ type uploadSession struct {
 	limit   int64 // bytes this upload may still read; -1: none
 	read    int64
 	ended   bool
+	// verify, when set, checks the committed blocks before the pins are
+	// recorded (a CAR must hold the whole DAG of every root it names).
+	verify func(ctx context.Context, pins []store.Pin) error
 }
 
 func (s *Server) beginUpload(g token.Grant, profile node.Profile) (*uploadSession, error) {
@@ -131,6 +134,12 @@ func (u *uploadSession) commit(ctx context.Context, pins []store.Pin) ([]store.P
 		u.fail(err)
 		return nil, err
 	}
+	if u.verify != nil {
+		if err := u.verify(ctx, pins); err != nil {
+			u.fail(err)
+			return nil, err
+		}
+	}
 	var use *store.TokenUse
 	if u.tokenID != "" {
 		use = &store.TokenUse{TokenID: u.tokenID, Bytes: u.read}
@@ -142,6 +151,11 @@ func (u *uploadSession) commit(ctx context.Context, pins []store.Pin) ([]store.P
 		pins[i].CredentialID = g.CredentialID
 		pins[i].Prefix = g.Prefix
 		pins[i].Status = store.StatusPinned
+		if c, err := cid.Decode(pins[i].CID); err == nil && pins[i].DagSize == 0 {
+			if size, ok := u.imp.RootSize(c); ok {
+				pins[i].DagSize = int64(size)
+			}
+		}
 	}
 	out, err := u.s.store.AddPins(pins, use)
 	if err != nil {

@@ -233,3 +233,39 @@ func TestCARUploadImportsAndPinsItsRoot(t *testing.T) {
 		t.Fatalf("%d pins recorded from a corrupt CAR", n)
 	}
 }
+
+func TestACARMissingBlocksOfItsRootIsRefused(t *testing.T) {
+	src := newEnv(t)
+	fx := loadFixtures(t)
+	f := fx.Files[4] // a root and two leaves
+	src.upload(src.key, "", nil, filePart{name: "f", data: fixtureBytes(f.Seed, f.Size)})
+	car := src.get("/ipfs/"+f.V1+"?format=car&dag-scope=block", "") // the root block only
+	if car.status != 200 {
+		t.Fatalf("export of the root block: %d", car.status)
+	}
+	dst := newEnv(t)
+	r := dst.do("POST", "/upload", map[string]string{"X-Api-Key": dst.key, "Content-Type": "application/vnd.ipld.car"}, bytes.NewReader(car.body))
+	if r.status != 400 || r.reason(t) != "INVALID_CONTENT" {
+		t.Fatalf("partial CAR: %d %s, want 400 INVALID_CONTENT", r.status, r.body)
+	}
+	if st := dst.get("/pins/"+f.V1, dst.key).json(t); st["pinned"] != false {
+		t.Fatalf("a partial DAG is reported pinned: %v", st)
+	}
+}
+
+func TestUploadsReportTheirDAGSizeToThePinningServiceAPI(t *testing.T) {
+	e := newEnv(t)
+	fx := loadFixtures(t)
+	f := fx.Files[4]
+	e.upload(e.key, "", nil, filePart{name: "f", data: fixtureBytes(f.Seed, f.Size)})
+	want, err := e.node.DagSize(t.Context(), mustCID(t, f.V1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := e.get("/psa/pins?cid="+f.V1, e.key).json(t)
+	results := list["results"].([]any)
+	info, _ := results[0].(map[string]any)["info"].(map[string]any)
+	if info == nil || info["dag_size"] != fmt.Sprint(want) {
+		t.Fatalf("psa info %v, want dag_size %d", info, want)
+	}
+}
