@@ -8,13 +8,25 @@ import (
 
 // handleGateway serves /ipfs/ through the node's gateway handler, which
 // reads the local block store only, and records the bytes served.
+//
+// Uploaded content shares its origin with the dashboard and the API, so
+// every gateway response is sandboxed: pages and SVGs still render and run
+// their scripts, but in an opaque origin that cannot read the dashboard's
+// storage (where its key lives) or call the API as it. Sites that need
+// their own origin belong on a subdomain gateway.
 func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", gatewayCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
 	cw := &countingWriter{ResponseWriter: w}
 	s.node.Gateway().ServeHTTP(cw, r)
 	if cw.n > 0 {
 		s.store.RecordEvent(store.Event{Endpoint: "GET /ipfs/", Status: cw.status, GatewayBytes: cw.n, CID: firstSegment(r.URL.Path)})
 	}
 }
+
+// gatewayCSP sandboxes gateway responses without allow-same-origin.
+const gatewayCSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads"
 
 type countingWriter struct {
 	http.ResponseWriter

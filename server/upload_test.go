@@ -269,3 +269,17 @@ func TestUploadsReportTheirDAGSizeToThePinningServiceAPI(t *testing.T) {
 		t.Fatalf("psa info %v, want dag_size %d", info, want)
 	}
 }
+
+func TestGatewayContentIsSandboxedAwayFromTheDashboardsOrigin(t *testing.T) {
+	e := newEnv(t)
+	page := []byte("<html><script>sessionStorage.getItem('ninja.key')</script></html>")
+	c := e.upload(e.key, "", nil, filePart{name: "x.html", data: page}).json(t)["cid"].(string)
+	r := e.get("/ipfs/"+c, "")
+	csp := r.header.Get("Content-Security-Policy")
+	if r.status != 200 || !strings.Contains(csp, "sandbox") || strings.Contains(csp, "allow-same-origin") {
+		t.Fatalf("gateway CSP %q (status %d): uploaded pages must run in an opaque origin", csp, r.status)
+	}
+	if r.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatal("gateway responses lack nosniff")
+	}
+}
