@@ -59,15 +59,11 @@ func connect(g *globalFlags) (*apiClient, error) {
 		return c, nil
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, hasher, err := openStore(g.dataDir, logger)
+	st, hasher, err := openExistingStore(g.dataDir, logger)
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%w, and its admin socket %s does not answer", err, sock)
 	}
 	if err != nil {
-		return nil, err
-	}
-	if _, err := firstStart(st, hasher); err != nil {
-		st.Close(context.Background())
 		return nil, err
 	}
 	signer, err := loadSigner(g.dataDir)

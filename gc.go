@@ -81,7 +81,7 @@ type local struct {
 
 func openLocal(ctx context.Context, g *globalFlags) (*local, error) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, hasher, err := openStore(g.dataDir, logger)
+	st, hasher, err := openExistingStore(g.dataDir, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -216,7 +216,18 @@ func TestServeFirstStartAndKillNineLosesNothingAcknowledged(t *testing.T) {
 
 func TestKeyCommandsWorkWithAndWithoutARunningServer(t *testing.T) {
 	data := t.TempDir()
-	// No server yet: the CLI opens the database itself.
+	// Client commands never create a data directory (that would mint, and
+	// lose, the one-time admin key): they need `ninja serve` to have run.
+	if _, err := ninja(t, "key", "list", "--data", filepath.Join(data, "typo")); err == nil || !strings.Contains(err.Error(), "no ninja database") {
+		t.Fatalf("key list on a missing data directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "typo")); !os.IsNotExist(err) {
+		t.Fatal("a client command created a data directory")
+	}
+	first := startServe(t, data)
+	first.stop(t, syscall.SIGTERM)
+
+	// No server running: the CLI opens the database itself.
 	out, err := ninja(t, "key", "create", "--data", data, "--name", "offline-key", "--scopes", "upload,pins:read")
 	if err != nil {
 		t.Fatal(err)
@@ -227,9 +238,8 @@ func TestKeyCommandsWorkWithAndWithoutARunningServer(t *testing.T) {
 	}
 
 	p := startServe(t, data)
-	// The database already had an account, so no admin key is printed.
 	if p.adminKey != "" {
-		t.Fatal("serve printed an admin key for a database that already had an account")
+		t.Fatal("serve printed an admin key again on its second start")
 	}
 	postFile(t, p.url, offlineKey, "a.txt", []byte("made with a key created offline"))
 
@@ -388,6 +398,7 @@ func TestTokenCommandsAndUploadCommand(t *testing.T) {
 
 func TestSigningKeyAndAccessJWTCommands(t *testing.T) {
 	data := t.TempDir()
+	startServe(t, data).stop(t, syscall.SIGTERM)
 	out, err := ninja(t, "signing-key", "create", "--data", data, "--name", "backend")
 	if err != nil {
 		t.Fatal(err)

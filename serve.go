@@ -144,6 +144,17 @@ func openStore(dataDir string, logger *slog.Logger) (*store.Store, *token.Hasher
 	return st, token.NewHasher(secret), nil
 }
 
+// openExistingStore is openStore for client commands working on a stopped
+// server's data directory: they never create one, so a mistyped --data is
+// an error, and the one-time admin key is only ever minted (and printed)
+// by `ninja serve`.
+func openExistingStore(dataDir string, logger *slog.Logger) (*store.Store, *token.Hasher, error) {
+	if _, err := os.Stat(dbPath(dataDir)); err != nil {
+		return nil, nil, fmt.Errorf("no ninja database in %s (run `ninja serve --data %s` once, or pass the right --data): %w", dataDir, dataDir, err)
+	}
+	return openStore(dataDir, logger)
+}
+
 // firstStart creates the first account and its admin key when the database
 // has no account yet, and returns the key's secret ("" otherwise).
 func firstStart(st *store.Store, h *token.Hasher) (string, error) {
