@@ -56,8 +56,8 @@ func (s *Server) resolveUploadJWT(compact string) (token.Grant, *token.UploadCla
 }
 
 // resolveAccessJWT verifies a server-issued access JWT and checks its
-// record: revoked (or its key revoked) is TOKEN_REVOKED, spent maxUses
-// TOKEN_EXHAUSTED.
+// record: revoked (or its key revoked) is TOKEN_REVOKED. Its maxUses is
+// counted by authenticate, after the scope check.
 func (s *Server) resolveAccessJWT(compact string) (token.Grant, error) {
 	if s.signer == nil {
 		return token.Grant{}, apiErr(http.StatusUnauthorized, "UNAUTHORIZED", "access JWTs are not enabled")
@@ -80,18 +80,7 @@ func (s *Server) resolveAccessJWT(compact string) (token.Grant, error) {
 	if err != nil {
 		return token.Grant{}, err
 	}
-	g, err := claims.Grant(parent)
-	if err != nil {
-		return token.Grant{}, err
-	}
-	if rec.MaxUses > 0 {
-		if err := s.store.UseAccessJWT(claims.JTI); errors.Is(err, store.ErrUsesExhausted) {
-			return token.Grant{}, apiErr(http.StatusForbidden, "TOKEN_EXHAUSTED", "the access JWT has no uses left")
-		} else if err != nil {
-			return token.Grant{}, err
-		}
-	}
-	return g, nil
+	return claims.Grant(parent)
 }
 
 // bindParams applies a credential's binding to an upload's parameters: an
@@ -130,8 +119,14 @@ func (s *Server) handleSigningKeyCreate(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
-	parent, err := s.issuer(r)
+	parent, err := s.issuer(r, false)
 	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// Its JWTs can only upload, so a key that cannot upload gets no
+	// signing key whose every JWT would be refused.
+	if _, err := parent.Narrow(token.KindUploadJWT, []token.Scope{token.ScopeUpload}, token.Constraints{}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -233,7 +228,7 @@ func (s *Server) handleAccessJWTCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	parent, err := s.issuer(r)
+	parent, err := s.issuer(r, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

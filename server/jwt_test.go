@@ -235,7 +235,11 @@ func TestAccessJWTsAreScopedExpiringAndRevocable(t *testing.T) {
 	if r := e.do("POST", "/upload/new", h, strings.NewReader(`{"content":{"a":1}}`)); r.status != 403 || r.reason(t) != "FORBIDDEN" {
 		t.Fatalf("scope it lacks: %d %s", r.status, r.body)
 	}
+	// The refused request did not spend a use: two are left.
 	if r := e.get("/analytics", jwt); r.status != 200 {
+		t.Fatalf("second use: %d %s", r.status, r.body)
+	}
+	if r := e.get("/upload/list", jwt); r.status != 200 {
 		t.Fatalf("third use: %d %s", r.status, r.body)
 	}
 	if r := e.get("/upload/list", jwt); r.status != 403 || r.reason(t) != "TOKEN_EXHAUSTED" {
@@ -299,5 +303,35 @@ func TestEveryRouteRefusesACredentialWithoutItsScope(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("only %d routes walked", n)
+	}
+}
+
+func TestAnAccessJWTMayIssueUploadTokensWithinItsOwnLife(t *testing.T) {
+	e := newEnv(t)
+	m := e.postJSON("/auth/jwt", e.key, map[string]any{"scopes": []string{"upload", "tokens:write"}, "expiresIn": 600}).json(t)
+	jwt := m["token"].(string)
+	jwtExp := int64(m["expiresAt"].(float64))
+	h := map[string]string{"Authorization": "Bearer " + jwt, "Content-Type": "application/json"}
+	r := e.do("POST", "/upload-tokens", h, strings.NewReader(`{"expiresIn":"7d","maxUploads":1}`))
+	if r.status != 201 {
+		t.Fatalf("upload token from an access JWT: %d %s", r.status, r.body)
+	}
+	tok := r.json(t)
+	if exp := int64(tok["expiresAt"].(float64)); exp > jwtExp+int64(token.Skew/time.Millisecond) {
+		t.Fatalf("the token expires at %d, after its JWT (%d)", exp, jwtExp)
+	}
+	if up := e.tokenUpload(tok["token"].(string), "a.txt", []byte("via a JWT's token"), nil); up.status != 200 {
+		t.Fatalf("upload with it: %d %s", up.status, up.body)
+	}
+	for _, path := range []string{"/upload-signing-keys", "/auth/jwt"} {
+		r := e.do("POST", path, h, strings.NewReader(`{"scopes":["upload"],"expiresIn":60}`))
+		if r.status != 403 || r.reason(t) != "FORBIDDEN" {
+			t.Errorf("%s with an access JWT: %d %s, want 403 (only API keys mint lasting credentials)", path, r.status, r.body)
+		}
+	}
+	// A key that cannot upload gets no signing key whose JWTs would all fail.
+	noUpload := e.mintKey(e.acct.ID, token.ScopeTokensWrite)
+	if r := e.postJSON("/upload-signing-keys", noUpload, map[string]any{"name": "x"}); r.status != 403 {
+		t.Fatalf("signing key for a key without upload: %d %s", r.status, r.body)
 	}
 }

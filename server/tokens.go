@@ -117,16 +117,19 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	parent, err := s.issuer(r)
+	parent, err := s.issuer(r, true)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	// Narrow proves the token stays within its key (scopes, expiry, limits).
-	if _, err := parent.Narrow(token.KindUploadToken, []token.Scope{token.ScopeUpload}, c); err != nil {
+	// Narrow keeps the token within its issuer (scopes, expiry, limits):
+	// what is stored is the narrowed grant, not what was asked for.
+	ng, err := parent.Narrow(token.KindUploadToken, []token.Scope{token.ScopeUpload}, c)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	c = ng.Constraints
 	secret, err := token.NewOpaque(token.KindUploadToken, rand.Reader)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -158,16 +161,22 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// issuer is the API key grant a new token descends from: the caller's key,
-// or on the admin socket (no key) the account's oldest active key that may
-// issue tokens, unless ?key= names one.
-func (s *Server) issuer(r *http.Request) (token.Grant, error) {
+// issuer is the grant a new credential descends from: the caller's, or on
+// the admin socket (no key) the account's oldest active key that may issue
+// tokens, unless ?key= names one. An access JWT may issue upload tokens
+// (allowJWT): Narrow bounds them by its own expiry and scopes. Credentials
+// that would outlive their caller (signing keys, access JWTs) need an API
+// key: a JWT cannot mint them.
+func (s *Server) issuer(r *http.Request, allowJWT bool) (token.Grant, error) {
 	g := grantOf(r)
 	if !state(r).socket {
-		if g.Kind != token.KindAPIKey {
-			return token.Grant{}, apiErr(http.StatusForbidden, "FORBIDDEN", "only an API key can issue upload tokens")
+		switch {
+		case g.Kind == token.KindAPIKey, g.Kind == token.KindAccessJWT && allowJWT:
+			return g, nil
+		case g.Kind == token.KindAccessJWT:
+			return token.Grant{}, apiErr(http.StatusForbidden, "FORBIDDEN", "signing keys and access JWTs can only be created with an API key")
 		}
-		return g, nil
+		return token.Grant{}, apiErr(http.StatusForbidden, "FORBIDDEN", "only an API key or an access JWT can issue upload tokens")
 	}
 	a, err := s.targetAccount(r)
 	if err != nil {
