@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ninja-ipfs/ninja/store"
@@ -86,14 +88,36 @@ func (s *Server) resolveAccessJWT(compact string) (token.Grant, error) {
 // bindParams applies a credential's binding to an upload's parameters: an
 // upload JWT's strict one (every request parameter must be signed), then
 // the grant's bound name and metadata.
-func (s *Server) bindParams(r *http.Request, g token.Grant, p token.Params) (token.Params, error) {
+//
+// An upload JWT signs no description, so a request that sets one is a
+// mismatch too.
+func (s *Server) bindParams(r *http.Request, g token.Grant, p token.Params, description string) (token.Params, error) {
 	if c := state(r).uploadClaims; c != nil {
+		if description != "" {
+			return token.Params{}, fmt.Errorf("%w: description: request sets it but an upload JWT cannot sign it", token.ErrParamMismatch)
+		}
 		var err error
 		if p, err = c.CheckRequest(p); err != nil {
 			return token.Params{}, err
 		}
 	}
 	return g.Bind(p)
+}
+
+// checkJWTFile applies an upload JWT's one-file rule to the n-th file part
+// (from 0): the JWT signs one file, so a second part, or a path that would
+// build a directory the payload did not sign, is a mismatch.
+func checkJWTFile(r *http.Request, n int, name string) error {
+	if state(r).uploadClaims == nil {
+		return nil
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: an upload JWT authorizes one file", token.ErrParamMismatch)
+	}
+	if strings.Contains(name, "/") {
+		return fmt.Errorf("%w: file name %q: an upload JWT uploads one file, not a directory", token.ErrParamMismatch, name)
+	}
+	return nil
 }
 
 // signingKeyView is an upload-signing key as the API shows it; the secret

@@ -335,3 +335,29 @@ func TestAnAccessJWTMayIssueUploadTokensWithinItsOwnLife(t *testing.T) {
 		t.Fatalf("signing key for a key without upload: %d %s", r.status, r.body)
 	}
 }
+
+func TestAnUploadJWTBindsOneFileAndNothingUnsigned(t *testing.T) {
+	e := newEnv(t)
+	kid, secret := e.signingKey()
+	now := time.Now()
+	h := func(jwt string) map[string]string {
+		return map[string]string{"Authorization": "Bearer " + jwt, "Content-Type": "application/json"}
+	}
+	r := e.do("POST", "/upload/new", h(mintJWT(t, kid, secret, uploadClaims(now, nil))), strings.NewReader(`{"content":{"a":1},"description":"unsigned"}`))
+	if r.status != 422 || r.reason(t) != "PARAM_MISMATCH" {
+		t.Errorf("an unsigned description: %d %s", r.status, r.body)
+	}
+	jwt := mintJWT(t, kid, secret, uploadClaims(now, map[string]any{"fileName": "s.txt"}))
+	ct, body := multipartBody(t, [][2]string{{"token", jwt}}, filePart{name: "s.txt", data: []byte("one")}, filePart{name: "t.txt", data: []byte("two")})
+	r = e.do("POST", "/upload", map[string]string{"Content-Type": ct}, bytes.NewReader(body))
+	if r.status != 422 || r.reason(t) != "PARAM_MISMATCH" {
+		t.Errorf("two files with a one-file JWT: %d %s", r.status, r.body)
+	}
+	r = e.jwtUpload(mintJWT(t, kid, secret, uploadClaims(now, nil)), nil, "a/evil.html", []byte("<script></script>"))
+	if r.status != 422 || r.reason(t) != "PARAM_MISMATCH" {
+		t.Errorf("a directory path with a JWT: %d %s", r.status, r.body)
+	}
+	if _, n, _ := e.store.ListPins(e.acct.ID, store.PinFilter{}); n != 0 {
+		t.Fatalf("%d pins recorded by refused JWT uploads", n)
+	}
+}

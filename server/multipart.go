@@ -108,7 +108,7 @@ func (s *Server) authorize(r *http.Request, opts *uploadOptions) (token.Grant, t
 		return token.Grant{}, token.Params{}, err
 	}
 	st.grant = &g
-	params, err := s.bindParams(r, g, token.Params{Name: opts.name, Metadata: opts.metadata, CIDVersion: opts.cidVersion, WrapWithDirectory: opts.wrap})
+	params, err := s.bindParams(r, g, token.Params{Name: opts.name, Metadata: opts.metadata, CIDVersion: opts.cidVersion, WrapWithDirectory: opts.wrap}, opts.description)
 	if err != nil {
 		s.failToken(g, err)
 		return token.Grant{}, token.Params{}, err
@@ -234,6 +234,9 @@ func (s *Server) uploadMultipart(r *http.Request, opts *uploadOptions) ([]store.
 		}
 		p, err := cleanPath(filename)
 		if err != nil {
+			return fail(err)
+		}
+		if err := checkJWTFile(r, len(entries), p); err != nil {
 			return fail(err)
 		}
 		c, n, sniffed, err := u.addFile(r.Context(), part, p, mediaType(part.Header.Get("Content-Type")))

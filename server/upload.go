@@ -257,7 +257,7 @@ func (s *Server) handleUploadNew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g := grantOf(r)
-	params, err := s.bindParams(r, g, token.Params{Name: req.Name, Metadata: meta})
+	params, err := s.bindParams(r, g, token.Params{Name: req.Name, Metadata: meta}, req.Description)
 	if err != nil {
 		s.failToken(g, err)
 		s.writeError(w, r, err)
