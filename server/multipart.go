@@ -38,8 +38,10 @@ func (o *uploadOptions) set(key, value string) error {
 	switch key {
 	case "name":
 		o.name = value
+		err = checkLabels(value, "")
 	case "description":
 		o.description = value
+		err = checkLabels("", value)
 	case "metadata", "keyvalues":
 		o.metadata, err = parseMetadata(json.RawMessage(value))
 	case "cidVersion", "cid-version":

@@ -246,6 +246,10 @@ func (s *Server) handleUploadNew(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badJSON(err))
 		return
 	}
+	if err := checkLabels(req.Name, req.Description); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	content, mimeType, err := decodeContent(req.Content)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -349,12 +353,26 @@ func decodeBase64(s string) ([]byte, error) {
 }
 
 // Metadata limits: enough for labels and app ids, small enough that a pin
-// record stays a few KiB.
+// record stays a few KiB. A name is at most what the Pinning Service API
+// allows.
 const (
 	maxMetaKeys     = 64
 	maxMetaKeyLen   = 128
 	maxMetaValueLen = 2048
+	maxNameLen      = psaMaxName
+	maxDescLen      = 4096
 )
+
+// checkLabels refuses a name or description over its limit.
+func checkLabels(name, description string) error {
+	if len(name) > maxNameLen {
+		return badRequest("name is longer than %d bytes", maxNameLen)
+	}
+	if len(description) > maxDescLen {
+		return badRequest("description is longer than %d bytes", maxDescLen)
+	}
+	return nil
+}
 
 // parseMetadata accepts a JSON object whose values are strings, numbers or
 // booleans (kept as their JSON text) and enforces the limits above.

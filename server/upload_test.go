@@ -96,6 +96,8 @@ func TestUploadNewRejectsBadInputAndRecordsNothing(t *testing.T) {
 		{"malformed JSON is BAD_REQUEST", `{"content":`, 400, "BAD_REQUEST"},
 		{"metadata that is not an object is BAD_REQUEST", `{"content":{"a":1},"metadata":[1]}`, 400, "BAD_REQUEST"},
 		{"metadata with too many keys is BAD_REQUEST", `{"content":{"a":1},"metadata":` + mustJSON(manyKeys) + `}`, 400, "BAD_REQUEST"},
+		{"a name too long is BAD_REQUEST", `{"content":{"a":1},"name":"` + strings.Repeat("n", 256) + `"}`, 400, "BAD_REQUEST"},
+		{"a description too long is BAD_REQUEST", `{"content":{"a":1},"description":"` + strings.Repeat("d", 4097) + `"}`, 400, "BAD_REQUEST"},
 		{"a metadata value too long is BAD_REQUEST", `{"content":{"a":1},"metadata":{"k":"` + strings.Repeat("x", 3000) + `"}}`, 400, "BAD_REQUEST"},
 	}
 	for _, tc := range cases {
