@@ -168,3 +168,26 @@ func TestOnlyTheOperatorMayNameAnotherAccount(t *testing.T) {
 		t.Fatalf("the operator's admin key: %d %s", r.status, r.body)
 	}
 }
+
+func TestUnknownRoutesAnswerInTheErrorShape(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		method, path string
+		status       int
+		reason       string
+	}{
+		{"GET", "/nonexistent", 404, "NOT_FOUND"},
+		{"GET", "/psa/nope", 404, "NOT_FOUND"},
+		{"PUT", "/psa/pins", 405, "METHOD_NOT_ALLOWED"},
+		{"PUT", "/upload/new", 405, "METHOD_NOT_ALLOWED"},
+	}
+	for _, c := range cases {
+		r := e.do(c.method, c.path, map[string]string{"X-Api-Key": e.key}, nil)
+		if r.status != c.status || r.reason(t) != c.reason || r.header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %s %q", c.method, c.path, r.status, r.body, r.header.Get("Content-Type"))
+		}
+	}
+	if r := e.do("PUT", "/psa/pins", nil, nil); !strings.Contains(r.header.Get("Allow"), "GET") {
+		t.Errorf("405 without its Allow header: %v", r.header)
+	}
+}

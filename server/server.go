@@ -7,6 +7,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"time"
@@ -91,7 +92,34 @@ func New(cfg Config, deps Deps) *Server {
 }
 
 // Handler returns the public HTTP handler.
-func (s *Server) Handler() http.Handler { return s.cors(s.mux) }
+func (s *Server) Handler() http.Handler { return s.cors(s.apiErrors(s.mux)) }
+
+// apiErrors answers requests no route takes (unknown path, wrong method)
+// in the API's error shape instead of the mux's plain text, keeping its
+// status and Allow header.
+func (s *Server) apiErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, r)
+		switch rec.Code {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.Header().Get("Allow"))
+			s.writeError(w, r, apiErr(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "%s is not allowed on %s", r.Method, r.URL.Path))
+		case http.StatusNotFound:
+			s.writeError(w, r, apiErr(http.StatusNotFound, "NOT_FOUND", "no endpoint at %s", r.URL.Path))
+		default: // a redirect (a missing trailing slash) or the like
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		}
+	})
+}
 
 // AdminHandler returns the handler for the admin unix socket. Whoever can
 // open the socket (mode 0600, owner only) is the operator: requests carry
