@@ -20,6 +20,10 @@ type reqState struct {
 	// uploadClaims are the verified claims of an upload JWT, whose
 	// parameters bind the upload strictly.
 	uploadClaims *token.UploadClaims
+	// refused is a resolved credential whose request was refused by the
+	// policy check (expired, wrong IP...): the refusal is still recorded
+	// in its analytics.
+	refused *token.Grant
 	bytes        int64
 	mimeType     string
 	cid          string
@@ -80,6 +84,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			g, err := s.authenticate(r, rt.scopes(), "")
 			if err != nil {
 				s.writeError(rec, r, err)
+				s.recordEvent(r, rt, st, rec.status)
 				return
 			}
 			st.grant = &g
@@ -100,10 +105,13 @@ func (s *Server) wrapSocket(rt route) http.Handler {
 }
 
 func (s *Server) recordEvent(r *http.Request, rt route, st *reqState, status int) {
-	if st.grant == nil || st.socket {
+	g := st.grant
+	if g == nil {
+		g = st.refused
+	}
+	if g == nil || st.socket {
 		return
 	}
-	g := st.grant
 	e := store.Event{
 		AccountID: g.AccountID,
 		KeyID:     g.IssuerKeyID,
@@ -161,12 +169,14 @@ func (s *Server) authenticate(r *http.Request, scopes []token.Scope, fallback st
 		if g.Kind == token.KindUploadToken {
 			s.store.RecordFailure(g.CredentialID, toAPIError(err).Reason)
 		}
+		state(r).refused = &g
 		return token.Grant{}, err
 	}
 	// An access JWT's maxUses counts requests it was allowed to make, so
 	// the use is taken only once every other check has passed.
 	if g.Kind == token.KindAccessJWT && g.MaxUses > 0 {
 		if err := s.store.UseAccessJWT(g.CredentialID); errors.Is(err, store.ErrUsesExhausted) {
+			state(r).refused = &g
 			return token.Grant{}, apiErr(http.StatusForbidden, "TOKEN_EXHAUSTED", "the access JWT has no uses left")
 		} else if err != nil {
 			return token.Grant{}, err

@@ -106,6 +106,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 func (s *Server) authorize(r *http.Request, opts *uploadOptions) (token.Grant, token.Params, error) {
 	st := state(r)
 	g, err := s.authenticate(r, []token.Scope{token.ScopeUpload}, opts.token)
+	if errors.Is(err, token.ErrMissing) {
+		return token.Grant{}, token.Params{}, apiErr(http.StatusUnauthorized, "UNAUTHORIZED",
+			"missing credential: send Authorization (or X-Api-Key), or the multipart field token before the first file part")
+	}
 	if err != nil {
 		return token.Grant{}, token.Params{}, err
 	}

@@ -507,3 +507,27 @@ func TestCORSCoversOnlyTheBrowserFacingEndpoints(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusedTokenUploadsCountInAnalytics(t *testing.T) {
+	c := &clock{}
+	e := newEnv(t, withClock(c))
+	m := e.newToken(map[string]any{"expiresIn": 60})
+	tok, prefix := m["token"].(string), m["tokenPrefix"].(string)
+	e.tokenUpload(tok, "a.txt", []byte("in time"), nil)
+	c.advance(2 * time.Minute)
+	if r := e.tokenUpload(tok, "b.txt", []byte("late"), nil); r.status != 401 {
+		t.Fatalf("expired: %d", r.status)
+	}
+	e.store.FlushEvents()
+	day := c.now().UTC().Format("2006-01-02")
+	tot := e.get("/analytics?from="+day+"&to="+day+"&apiKey="+prefix, e.key).json(t)["totals"].(map[string]any)
+	if tot["uploads"] != float64(1) || tot["failedUploads"] != float64(1) {
+		t.Fatalf("totals %v: want one upload and one failed (expired) upload", tot)
+	}
+	// A file part before the token field gets a hint about the order.
+	ct, body := multipartBody(t, nil, filePart{name: "x", data: []byte("x")})
+	r := e.do("POST", "/upload", map[string]string{"Content-Type": ct}, bytes.NewReader(body))
+	if r.status != 401 || !strings.Contains(string(r.body), "before the first file part") {
+		t.Fatalf("no credential: %d %s", r.status, r.body)
+	}
+}
