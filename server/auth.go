@@ -23,10 +23,10 @@ type reqState struct {
 	// refused is a resolved credential whose request was refused by the
 	// policy check (expired, wrong IP...): the refusal is still recorded
 	// in its analytics.
-	refused *token.Grant
-	bytes        int64
-	mimeType     string
-	cid          string
+	refused  *token.Grant
+	bytes    int64
+	mimeType string
+	cid      string
 }
 
 type ctxKey struct{}
