@@ -37,6 +37,7 @@ $(KUBO_BIN):
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./bench/
 	$(GO) test -run '^$$' -bench . -benchmem ./token/
+	$(GO) test -run '^$$' -bench CheckUploadToken -benchmem ./server/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzFromHeaders -fuzztime 30s ./token/

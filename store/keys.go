@@ -51,6 +51,9 @@ func (s *Store) CreateAPIKey(k APIKey) (APIKey, error) {
 // APIKeyByHash finds a key by the keyed hash of its secret. Revoked keys are
 // returned too; the caller decides.
 func (s *Store) APIKeyByHash(hash []byte) (APIKey, error) {
+	if k, ok := s.creds.key(hash); ok {
+		return k, nil
+	}
 	var k APIKey
 	err := s.db.View(func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketKeyHash).Get(hash)
@@ -59,6 +62,9 @@ func (s *Store) APIKeyByHash(hash []byte) (APIKey, error) {
 		}
 		return getJSON(tx.Bucket(bucketKeys), id, &k)
 	})
+	if err == nil {
+		s.creds.putKey(hash, k)
+	}
 	return k, err
 }
 
@@ -97,6 +103,7 @@ func (s *Store) RevokeAPIKey(accountID, id string) (APIKey, error) {
 		k.RevokedAt = s.now().UTC()
 		return putJSON(b, []byte(id), k)
 	})
+	s.creds.clear() // the key and every token it issued
 	if err != nil {
 		return APIKey{}, fmt.Errorf("revoke key %s: %w", id, err)
 	}

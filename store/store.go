@@ -117,6 +117,7 @@ type Store struct {
 	path string
 
 	res      reservations
+	creds    credCache
 	eventSeq atomic.Uint64
 
 	events  chan Event
@@ -157,6 +158,7 @@ func Open(path string, opts Options) (*Store, error) {
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Store{db: db, now: opts.Now, log: opts.Logger, path: path}
 	s.res.init()
+	s.creds.init()
 	if !opts.ReadOnly {
 		if err := s.migrate(); err != nil {
 			db.Close()

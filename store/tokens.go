@@ -69,7 +69,12 @@ func (s *Store) CreateToken(t Token) (Token, error) {
 
 // TokenByHash finds a token and its issuing key by the keyed hash of the
 // token's secret, in one read transaction.
+// The answer may come from the credential cache: its use counts can be
+// stale, everything a check reads is not.
 func (s *Store) TokenByHash(hash []byte) (Token, APIKey, error) {
+	if c, ok := s.creds.token(hash); ok {
+		return c.token, c.key, nil
+	}
 	var t Token
 	var k APIKey
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -82,6 +87,9 @@ func (s *Store) TokenByHash(hash []byte) (Token, APIKey, error) {
 		}
 		return getJSON(tx.Bucket(bucketKeys), []byte(t.KeyID), &k)
 	})
+	if err == nil {
+		s.creds.putToken(hash, cachedToken{token: t, key: k})
+	}
 	return t, k, err
 }
 
@@ -125,6 +133,7 @@ func (s *Store) RevokeToken(accountID, id string) (Token, error) {
 		t.RevokedAt = s.now().UTC()
 		return putJSON(b, []byte(id), t)
 	})
+	s.creds.clear()
 	if err != nil {
 		return Token{}, fmt.Errorf("revoke token %s: %w", id, err)
 	}
