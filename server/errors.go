@@ -87,7 +87,7 @@ type errorBody struct {
 // writeError sends err in the Pinning Service API error shape.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := toAPIError(err)
-	if e.Status >= 500 {
+	if e.Status >= 500 && !errors.Is(err, context.Canceled) { // a client that left is not a server fault
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "reason", e.Reason, "err", err)

@@ -283,7 +283,7 @@ func TestEveryRouteRefusesACredentialWithoutItsScope(t *testing.T) {
 			continue
 		}
 		var scopes []token.Scope
-		for _, s := range token.AllScopes {
+		for _, s := range token.AllScopes() {
 			if s != rt.Scope && s != rt.OrScope && s != token.ScopeAdmin {
 				scopes = append(scopes, s)
 			}

@@ -49,6 +49,8 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	jsonSlots chan struct{} // see jsonUploadSlots
+
 	mux      *http.ServeMux
 	adminMux *http.ServeMux
 	routes   []route
@@ -78,6 +80,8 @@ func New(cfg Config, deps Deps) *Server {
 		pinner: deps.Pinner,
 		log:    cfg.Logger,
 		now:    cfg.Now,
+
+		jsonSlots: make(chan struct{}, jsonUploadSlots),
 	}
 	s.routes = s.routeTable()
 	s.mux = http.NewServeMux()

@@ -26,6 +26,11 @@ import (
 // held in memory; larger files go through the streaming POST /upload.
 const maxJSONUpload = 100 << 20
 
+// jsonUploadSlots bounds the POST /upload/new requests decoded at once, so
+// their in-memory bodies (up to maxJSONUpload and its decoded bytes each)
+// stay a bounded share of memory; more wait their turn.
+const jsonUploadSlots = 4
+
 // uploadResult is the IPFS.NINJA upload response, plus size, name and
 // mimeType.
 type uploadResult struct {
@@ -239,6 +244,13 @@ type uploadNewRequest struct {
 // array (stored as its compact JSON text, so formatting does not change the
 // CID) or a base64 string holding a file's bytes.
 func (s *Server) handleUploadNew(w http.ResponseWriter, r *http.Request) {
+	select {
+	case s.jsonSlots <- struct{}{}:
+		defer func() { <-s.jsonSlots }()
+	case <-r.Context().Done():
+		s.writeError(w, r, r.Context().Err())
+		return
+	}
 	var req uploadNewRequest
 	body := http.MaxBytesReader(w, r.Body, maxJSONUpload)
 	dec := json.NewDecoder(body)

@@ -144,9 +144,8 @@ func Open(path string, opts Options) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:  opts.Timeout,
 		ReadOnly: opts.ReadOnly,
-		// Pin records are small and written in bursts by concurrent uploads;
-		// bbolt's Batch coalesces them into one fsync. 2ms keeps the added
-		// latency well under a disk flush.
+		// The map freelist keeps allocation O(1) as the file grows to
+		// millions of pin records, where the array freelist slows commits.
 		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
@@ -155,6 +154,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// Pin records are small and written in bursts by concurrent uploads;
+	// bbolt's Batch coalesces them into one fsync. 2ms keeps the added
+	// latency well under a disk flush.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Store{db: db, now: opts.Now, log: opts.Logger, path: path}
 	s.res.init()

@@ -152,15 +152,15 @@ func TestNarrowNeverWidens(t *testing.T) {
 	probeIPs := []netip.Addr{netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("10.9.9.9"), netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("192.168.1.1")}
 	for i := range 2000 {
 		parent := apiKeyGrant()
-		parent.Scopes = []Scope{AllScopes[pick(len(AllScopes))], AllScopes[pick(len(AllScopes))]}
+		parent.Scopes = []Scope{AllScopes()[pick(len(AllScopes()))], AllScopes()[pick(len(AllScopes()))]}
 		parent.AllowedMimeTypes, parent.IPAllow = sub(types), subNets()
 		parent.MaxFileBytes = int64(pick(3)) * MB
-		cs := []Scope{AllScopes[pick(len(AllScopes))]}
+		cs := []Scope{AllScopes()[pick(len(AllScopes()))]}
 		child, err := parent.Narrow(KindUploadToken, cs, Constraints{AllowedMimeTypes: sub(types), IPAllow: subNets(), MaxFileBytes: int64(pick(3)) * MB})
 		if err != nil {
 			continue
 		}
-		for _, s := range AllScopes {
+		for _, s := range AllScopes() {
 			if child.Allows(s) && !parent.Allows(s) {
 				t.Fatalf("case %d: child allows scope %s the parent lacks", i, s)
 			}

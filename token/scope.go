@@ -18,13 +18,16 @@ const (
 	ScopeAdmin         Scope = "admin" // implies every other scope
 )
 
-// AllScopes lists every scope in a stable order (the order shown in the UI
-// and in error messages).
-var AllScopes = []Scope{ScopeUpload, ScopePinsRead, ScopePinsWrite, ScopeTokensWrite, ScopeAnalyticsRead, ScopeAdmin}
+// AllScopes() lists every scope in a stable order (the order shown in the UI
+// and in error messages). It returns a new slice each time, so no caller
+// can change another's.
+func AllScopes() []Scope {
+	return []Scope{ScopeUpload, ScopePinsRead, ScopePinsWrite, ScopeTokensWrite, ScopeAnalyticsRead, ScopeAdmin}
+}
 
 // Valid reports whether s is a known scope.
 func (s Scope) Valid() bool {
-	for _, k := range AllScopes {
+	for _, k := range AllScopes() {
 		if s == k {
 			return true
 		}
@@ -41,7 +44,7 @@ func ParseScopes(names []string) ([]Scope, error) {
 	for _, n := range names {
 		s := Scope(strings.TrimSpace(n))
 		if !s.Valid() {
-			return nil, fmt.Errorf("%w: unknown scope %q (known: %v)", ErrBadRequest, n, AllScopes)
+			return nil, fmt.Errorf("%w: unknown scope %q (known: %v)", ErrBadRequest, n, AllScopes())
 		}
 		if !hasScope(out, s) {
 			out = append(out, s)
