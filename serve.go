@@ -173,22 +173,10 @@ func firstStart(st *store.Store, h *token.Hasher) (string, error) {
 }
 
 func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []string, out io.Writer) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	maxUpload, err := token.ParseSize(f.maxUpload)
+	cfg, logger, err := f.serverConfig()
 	if err != nil {
-		return fmt.Errorf("--max-upload: %w", err)
+		return err
 	}
-	var proxies []netip.Prefix
-	if f.trustedProxies != "" {
-		if proxies, err = token.ParseCIDRs(splitList(f.trustedProxies)); err != nil {
-			return fmt.Errorf("--trusted-proxies: %w", err)
-		}
-	}
-
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -236,14 +224,7 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []strin
 	}
 	defer closeWith("pinner", logger, pinner.Close)
 
-	srv := server.New(server.Config{
-		PublicURL:      f.publicURL,
-		MaxUploadBytes: maxUpload,
-		TrustedProxies: proxies,
-		CORSOrigins:    splitList(f.corsOrigins),
-		Version:        version,
-		Logger:         logger,
-	}, server.Deps{Store: st, Node: nd, Hasher: hasher, Pinner: pinner, Signer: signer})
+	srv := server.New(cfg, server.Deps{Store: st, Node: nd, Hasher: hasher, Pinner: pinner, Signer: signer})
 
 	httpLn, err := net.Listen("tcp", f.httpAddr)
 	if err != nil {
@@ -254,16 +235,7 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []strin
 		httpLn.Close()
 		return err
 	}
-
-	baseCtx := func(net.Listener) context.Context { return ctx }
-	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		BaseContext:       baseCtx,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-	}
-	sockSrv := &http.Server{Handler: srv.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	defer os.Remove(sockPath(g.dataDir))
 
 	fmt.Fprintf(out, "ninja %s\n", version)
 	fmt.Fprintf(out, "HTTP API and gateway: http://%s\n", httpLn.Addr())
@@ -276,21 +248,66 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []strin
 	}
 	fmt.Fprintln(out, "ready")
 
+	var gc func(context.Context)
+	if f.gcInterval > 0 {
+		gc = func(ctx context.Context) { periodicGC(ctx, srv, f.gcInterval, logger) }
+	}
+	return serveUntilSignal(ctx, logger, srv, httpLn, sockLn, gc)
+}
+
+// serverConfig turns the flags into the server's Config and the logger.
+func (f *serveFlags) serverConfig() (server.Config, *slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return server.Config{}, nil, fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	maxUpload, err := token.ParseSize(f.maxUpload)
+	if err != nil {
+		return server.Config{}, nil, fmt.Errorf("--max-upload: %w", err)
+	}
+	var proxies []netip.Prefix
+	if f.trustedProxies != "" {
+		if proxies, err = token.ParseCIDRs(splitList(f.trustedProxies)); err != nil {
+			return server.Config{}, nil, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+	}
+	return server.Config{
+		PublicURL:      f.publicURL,
+		MaxUploadBytes: maxUpload,
+		TrustedProxies: proxies,
+		CORSOrigins:    splitList(f.corsOrigins),
+		Version:        version,
+		Logger:         logger,
+	}, logger, nil
+}
+
+// serveUntilSignal serves the HTTP API and the admin socket (and runs gc,
+// if set) until ctx, the signal context, is done, then shuts down.
+//
+// Every request's context is the signal context, so handlers see the
+// cancellation at once and fail before recording anything. The grace
+// period lets them return; a handler still blocked reading a slow
+// client's body after it has its connection closed, which fails the read.
+// Either way nothing unacknowledged is recorded.
+func serveUntilSignal(ctx context.Context, logger *slog.Logger, srv *server.Server, httpLn, sockLn net.Listener, gc func(context.Context)) error {
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	sockSrv := &http.Server{Handler: srv.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+
 	eg, egctx := errgroup.WithContext(ctx)
 	eg.Go(func() error { return serveUntilClosed(httpSrv, httpLn) })
 	eg.Go(func() error { return serveUntilClosed(sockSrv, sockLn) })
-	if f.gcInterval > 0 {
-		eg.Go(func() error { periodicGC(egctx, srv, f.gcInterval, logger); return nil })
+	if gc != nil {
+		eg.Go(func() error { gc(egctx); return nil })
 	}
 	eg.Go(func() error {
 		<-egctx.Done()
-		// In-flight requests get a grace period; uploads still running after
-		// it see their context cancelled and fail before recording a pin.
-		// Every request's context is the signal context, so handlers see
-		// the cancellation at once and fail before recording anything. The
-		// grace period lets them return; a handler still blocked reading a
-		// slow client's body after it has its connection closed, which
-		// fails the read. Either way nothing unacknowledged is recorded.
 		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		defer cancel()
 		logger.Info("shutting down")
@@ -304,9 +321,7 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, bootstrap []strin
 		}
 		return nil
 	})
-	err = eg.Wait()
-	os.Remove(sockPath(g.dataDir))
-	return err
+	return eg.Wait()
 }
 
 // shutdownGrace is how long requests in flight get to finish on SIGTERM.
