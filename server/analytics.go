@@ -16,6 +16,8 @@ type analytics struct {
 	Totals        totals      `json:"totals"`
 	Daily         []dayStats  `json:"daily"`
 	StorageGrowth []dayAmount `json:"storageGrowth"`
+
+	from, end time.Time // the range, [from, end)
 }
 
 type totals struct {
@@ -74,48 +76,78 @@ func prefixMatches(eventPrefix, filter string) bool {
 // whose pins hold the CID read.
 func (s *Server) handleAnalytics(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	now := s.now().UTC()
-	to := now
-	from := now.AddDate(0, 0, -29)
-	var err error
-	if v := q.Get("to"); v != "" {
-		if to, err = parseTimeParam(v); err != nil {
-			s.writeError(w, r, badRequest("to: %v", err))
-			return
-		}
-	}
-	if v := q.Get("from"); v != "" {
-		if from, err = parseTimeParam(v); err != nil {
-			s.writeError(w, r, badRequest("from: %v", err))
-			return
-		}
-	}
-	from = truncDay(from)
-	end := truncDay(to).AddDate(0, 0, 1)
-	days := int(end.Sub(from).Hours() / 24)
-	if days < 1 || days > maxAnalyticsDays {
-		s.writeError(w, r, badRequest("the range must cover 1 to %d days", maxAnalyticsDays))
+	from, end, err := analyticsRange(q.Get("from"), q.Get("to"), s.now())
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	filter := q.Get("apiKey")
 	a, err := s.targetAccount(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-
-	// The account's pins: storage now, storage growth, and which CIDs'
-	// gateway reads belong to this account (and prefix).
 	pins, _, err := s.store.ListPins(a.ID, store.PinFilter{})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := analytics{From: from.Format(dayFormat), To: end.AddDate(0, 0, -1).Format(dayFormat), APIKey: filter}
+	filter := q.Get("apiKey")
+	out := newAnalytics(from, end, filter)
+	owned := out.addPins(pins, filter)
+	err = s.store.Events("", from, end, func(e store.Event) error {
+		out.addEvent(e, a.ID, filter, owned)
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// analyticsRange turns the from and to parameters into whole UTC days
+// [from, end).
+func analyticsRange(fromParam, toParam string, now time.Time) (from, end time.Time, err error) {
+	to := now.UTC()
+	from = to.AddDate(0, 0, -29)
+	if toParam != "" {
+		if to, err = parseTimeParam(toParam); err != nil {
+			return from, end, badRequest("to: %v", err)
+		}
+	}
+	if fromParam != "" {
+		if from, err = parseTimeParam(fromParam); err != nil {
+			return from, end, badRequest("from: %v", err)
+		}
+	}
+	from = truncDay(from)
+	end = truncDay(to).AddDate(0, 0, 1)
+	if days := int(end.Sub(from).Hours() / 24); days < 1 || days > maxAnalyticsDays {
+		return from, end, badRequest("the range must cover 1 to %d days", maxAnalyticsDays)
+	}
+	return from, end, nil
+}
+
+// newAnalytics is an empty report with one entry per day of [from, end).
+func newAnalytics(from, end time.Time, filter string) *analytics {
+	days := int(end.Sub(from).Hours() / 24)
+	out := &analytics{From: from.Format(dayFormat), To: end.AddDate(0, 0, -1).Format(dayFormat), APIKey: filter,
+		Daily: make([]dayStats, days), StorageGrowth: make([]dayAmount, days), from: from, end: end}
 	out.Totals.FileTypes = map[string]int64{}
 	out.Totals.FileTypesBytes = map[string]int64{}
+	for i := range days {
+		out.Daily[i].Date = from.AddDate(0, 0, i).Format(dayFormat)
+		out.StorageGrowth[i].Date = out.Daily[i].Date
+	}
+	return out
+}
+
+// addPins counts the pinned storage (now, and its growth over the range)
+// of the pins matching filter, and returns their CIDs, whose gateway reads
+// belong to the report.
+func (out *analytics) addPins(pins []store.Pin, filter string) map[string]bool {
 	owned := map[string]bool{}
-	growth := make([]int64, days)
+	growth := make([]int64, len(out.StorageGrowth))
 	var before int64
 	for _, p := range pins {
 		if !prefixMatches(p.Prefix, filter) || p.Status != store.StatusPinned {
@@ -125,62 +157,54 @@ func (s *Server) handleAnalytics(w http.ResponseWriter, r *http.Request) {
 		out.Totals.Pins++
 		out.Totals.StorageBytes += p.Size
 		switch {
-		case p.Created.Before(from):
+		case p.Created.Before(out.from):
 			before += p.Size
-		case p.Created.Before(end):
-			growth[int(p.Created.Sub(from).Hours()/24)] += p.Size
+		case p.Created.Before(out.end):
+			growth[int(p.Created.Sub(out.from).Hours()/24)] += p.Size
 		}
 	}
-	out.StorageGrowth = make([]dayAmount, days)
-	for i := range days {
+	for i := range growth {
 		before += growth[i]
-		out.StorageGrowth[i] = dayAmount{Date: from.AddDate(0, 0, i).Format(dayFormat), Bytes: before}
+		out.StorageGrowth[i].Bytes = before
 	}
+	return owned
+}
 
-	out.Daily = make([]dayStats, days)
-	for i := range out.Daily {
-		out.Daily[i].Date = from.AddDate(0, 0, i).Format(dayFormat)
-	}
-	err = s.store.Events("", from, end, func(e store.Event) error {
-		d := &out.Daily[int(e.Time.Sub(from).Hours()/24)]
-		if e.AccountID == "" { // a gateway read
-			if e.GatewayBytes > 0 && owned[e.CID] {
-				d.GatewayBytes += e.GatewayBytes
-				out.Totals.GatewayBytes += e.GatewayBytes
-				out.Totals.GatewayReads++
-			}
-			return nil
+// addEvent counts one event of the range: a gateway read of an owned CID,
+// or a request of the account by a credential matching filter.
+func (out *analytics) addEvent(e store.Event, accountID, filter string, owned map[string]bool) {
+	d := &out.Daily[int(e.Time.Sub(out.from).Hours()/24)]
+	if e.AccountID == "" { // a gateway read
+		if e.GatewayBytes > 0 && owned[e.CID] {
+			d.GatewayBytes += e.GatewayBytes
+			out.Totals.GatewayBytes += e.GatewayBytes
+			out.Totals.GatewayReads++
 		}
-		if e.AccountID != a.ID || !prefixMatches(e.Prefix, filter) {
-			return nil
-		}
-		d.Requests++
-		out.Totals.Requests++
-		if !isUpload(e.Endpoint) {
-			return nil
-		}
-		if e.Status < 200 || e.Status > 299 {
-			d.FailedUploads++
-			out.Totals.FailedUploads++
-			return nil
-		}
-		d.Uploads++
-		d.Bytes += e.Bytes
-		out.Totals.Uploads++
-		out.Totals.BytesUploaded += e.Bytes
-		mt := e.MimeType
-		if mt == "" {
-			mt = "application/octet-stream"
-		}
-		out.Totals.FileTypes[mt]++
-		out.Totals.FileTypesBytes[mt] += e.Bytes
-		return nil
-	})
-	if err != nil {
-		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	if e.AccountID != accountID || !prefixMatches(e.Prefix, filter) {
+		return
+	}
+	d.Requests++
+	out.Totals.Requests++
+	if !isUpload(e.Endpoint) {
+		return
+	}
+	if e.Status < 200 || e.Status > 299 {
+		d.FailedUploads++
+		out.Totals.FailedUploads++
+		return
+	}
+	d.Uploads++
+	d.Bytes += e.Bytes
+	out.Totals.Uploads++
+	out.Totals.BytesUploaded += e.Bytes
+	mt := e.MimeType
+	if mt == "" {
+		mt = "application/octet-stream"
+	}
+	out.Totals.FileTypes[mt]++
+	out.Totals.FileTypesBytes[mt] += e.Bytes
 }
 
 func truncDay(t time.Time) time.Time {
