@@ -12,6 +12,12 @@ import (
 
 func newTokenCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Manage signed upload tokens (sup_…) for browsers and apps"}
+	cmd.AddCommand(newTokenCreateCmd(g), newTokenListCmd(g),
+		revokeCmd(g, "Revoke an upload token; its next use gets 401 TOKEN_REVOKED", "/signed-tokens/"))
+	return cmd
+}
+
+func newTokenCreateCmd(g *globalFlags) *cobra.Command {
 	var (
 		name, expiresIn, maxSize, maxTotal, fileName, issuer string
 		maxUploads                                           int64
@@ -81,8 +87,11 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 	fl.StringSliceVar(&origins, "origin", nil, "allowed browser origins (https://app.example.com)")
 	fl.StringVar(&fileName, "file-name", "", "bind every upload's name (the client cannot change it)")
 	fl.StringVar(&issuer, "key", "", "id of the API key that issues the token (admin socket or database only; default: the account's oldest key with tokens:write)")
+	return create
+}
 
-	list := &cobra.Command{
+func newTokenListCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
 		Use:   "list",
 		Short: "List upload tokens with their usage",
 		Args:  cobra.NoArgs,
@@ -107,8 +116,4 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 			return tw.Flush()
 		}),
 	}
-	revoke := revokeCmd(g, "Revoke an upload token; its next use gets 401 TOKEN_REVOKED", "/signed-tokens/")
-
-	cmd.AddCommand(create, list, revoke)
-	return cmd
 }
