@@ -217,9 +217,13 @@ func parsePSAFilter(r *http.Request) (store.PinFilter, error) {
 		}
 	}
 	if v := q.Get("meta"); v != "" {
-		if err := json.Unmarshal([]byte(v), &f.Meta); err != nil {
-			return f, badRequest("meta must be a JSON object of strings")
+		// Parsed as pins' metadata is, so {"n":1} finds a pin created
+		// with {"n":1} (both hold the text "1").
+		meta, err := parseMetadata(json.RawMessage(v))
+		if err != nil {
+			return f, badRequest("meta must be a JSON object of strings, numbers or booleans")
 		}
+		f.Meta = meta
 	}
 	return f, nil
 }

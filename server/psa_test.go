@@ -356,3 +356,16 @@ func TestPSAFilters(t *testing.T) {
 		})
 	}
 }
+
+func TestPSAMetaFilterReadsValuesAsCreateDoes(t *testing.T) {
+	e := newPinEnv(t, server.PinnerConfig{Timeout: 5 * time.Second}).env
+	c := e.uploadCID(e.key, []byte("meta filter"))
+	if r := e.psaAdd(e.key, map[string]any{"cid": c, "meta": map[string]any{"n": 1, "app": "x"}}); r.status != 202 {
+		t.Fatalf("add: %d %s", r.status, r.body)
+	}
+	q := url.QueryEscape(`{"n":1}`)
+	list := e.get("/psa/pins?meta="+q+"&status=queued,pinning,pinned,failed", e.key).json(t)
+	if list["count"] != float64(1) {
+		t.Fatalf("meta filter with a number: %v", list)
+	}
+}
