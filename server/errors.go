@@ -68,7 +68,7 @@ func toAPIError(err error) *Error {
 		return &Error{Status: http.StatusServiceUnavailable, Reason: "CANCELED", Details: "the request was canceled", Cause: err}
 	}
 	if status, reason := token.Reason(err); status != 0 {
-		return &Error{Status: status, Reason: reason, Details: detail(err), Cause: err}
+		return &Error{Status: status, Reason: reason, Details: token.Detail(err), Cause: err}
 	}
 	return &Error{Status: http.StatusInternalServerError, Reason: "INTERNAL_ERROR", Details: "internal server error", Cause: err}
 }

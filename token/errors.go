@@ -3,6 +3,7 @@ package token
 import (
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // Sentinel errors. Every error returned by this package wraps exactly one of
@@ -102,4 +103,21 @@ func Reason(err error) (status int, reason string) {
 		}
 	}
 	return 0, ""
+}
+
+// Detail is err's message for an API error's details: the sentinel's own
+// text is dropped from its front ("bad request: expiresIn must be
+// positive" becomes "expiresIn must be positive"), since the reason code
+// already says it.
+func Detail(err error) string {
+	msg := err.Error()
+	for _, r := range reasons {
+		if errors.Is(err, r.err) {
+			if rest, ok := strings.CutPrefix(msg, r.err.Error()+": "); ok {
+				return rest
+			}
+			return msg
+		}
+	}
+	return msg
 }
