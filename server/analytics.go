@@ -153,8 +153,11 @@ func (out *analytics) addPins(pins []store.Pin, filter string) map[string]bool {
 		if !prefixMatches(p.Prefix, filter) || p.Status != store.StatusPinned {
 			continue
 		}
-		owned[p.CID] = true
 		out.Totals.Pins++
+		if owned[p.CID] {
+			continue // stored once, however many pins name it
+		}
+		owned[p.CID] = true
 		out.Totals.StorageBytes += p.Size
 		switch {
 		case p.Created.Before(out.from):

@@ -101,7 +101,11 @@ func (s *Server) bindParams(r *http.Request, g token.Grant, p token.Params, desc
 			return token.Params{}, err
 		}
 	}
-	return g.Bind(p)
+	out, err := g.Bind(p)
+	if err == nil && len(out.Metadata) > maxMetaKeys {
+		err = badRequest("metadata has %d keys with the credential's bound ones; at most %d are allowed", len(out.Metadata), maxMetaKeys)
+	}
+	return out, err
 }
 
 // checkJWTFile applies an upload JWT's one-file rule to the n-th file part

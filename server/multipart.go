@@ -165,7 +165,8 @@ func (s *Server) uploadCAR(r *http.Request, opts *uploadOptions) ([]store.Pin, e
 			if !complete {
 				return apiErr(http.StatusBadRequest, "INVALID_CONTENT", "the CAR does not hold the whole DAG of its root %s", root)
 			}
-			pins[i].DagSize = int64(size)
+			// Each root's size is its own DAG's, not the whole CAR's.
+			pins[i].DagSize, pins[i].Size = int64(size), int64(size)
 		}
 		return nil
 	}

@@ -531,3 +531,21 @@ func TestRefusedTokenUploadsCountInAnalytics(t *testing.T) {
 		t.Fatalf("no credential: %d %s", r.status, r.body)
 	}
 }
+
+func TestBoundMetadataCountsTowardTheKeyLimit(t *testing.T) {
+	e := newEnv(t)
+	bound := map[string]string{}
+	for i := range 40 {
+		bound[fmt.Sprint("b", i)] = "v"
+	}
+	tok := e.newToken(map[string]any{"expiresIn": 600, "metadata": bound})["token"].(string)
+	extra := map[string]string{}
+	for i := range 30 {
+		extra[fmt.Sprint("x", i)] = "v"
+	}
+	ct, body := multipartBody(t, [][2]string{{"metadata", mustJSON(extra)}}, filePart{name: "a.txt", data: []byte("a")})
+	r := e.do("POST", "/upload", map[string]string{"Authorization": "Signed " + tok, "Content-Type": ct}, bytes.NewReader(body))
+	if r.status != 400 || r.reason(t) != "BAD_REQUEST" {
+		t.Fatalf("70 metadata keys: %d %s, want 400", r.status, r.body)
+	}
+}
