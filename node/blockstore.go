@@ -32,8 +32,9 @@ const (
 //
 // Durability contract: Import.Commit, Fetch and GC call syncDatastore,
 // after which everything written before is on stable storage. flatfs gets
-// there by fsyncing each file as it is written (its Sync is a no-op);
-// pebble writes unsynced and syncDatastore fsyncs its WAL.
+// there with a group-committed syncfs on Linux, and by fsyncing each file as
+// it is written elsewhere (openFlatfs); pebble writes unsynced and
+// syncDatastore fsyncs its WAL.
 func openDatastore(dataDir string, kind storeKind) (ds.Batching, error) {
 	dir := filepath.Join(dataDir, "blocks")
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
@@ -44,10 +45,8 @@ func openDatastore(dataDir string, kind storeKind) (ds.Batching, error) {
 	}
 	switch kind {
 	case storeFlatfs:
-		// sync=true: flatfs has no Sync of its own (its Sync is a no-op), so
-		// the only way to make a put durable is to fsync each file and its
-		// shard directory as it is written. NextToLast(2) is Kubo's layout.
-		d, err := flatfs.CreateOrOpen(dir, flatfs.NextToLast(2), true)
+		// NextToLast(2) is Kubo's layout. Durability: see openFlatfs.
+		d, err := openFlatfs(dir)
 		if err != nil {
 			return nil, fmt.Errorf("open flatfs block store: %w", err)
 		}

@@ -22,6 +22,9 @@ const (
 	// (batchQueue+2)*batchBytes = 32 MiB whatever the upload size, while
 	// still letting the importer hash the next batch during a write.
 	batchQueue = 2
+	// syncEvery is how many bytes an import writes between syncs of its
+	// own (see batchWriter.put).
+	syncEvery = 64 << 20
 )
 
 // batchWriter is the ipld.DAGService an import writes through. Add only
@@ -39,6 +42,8 @@ type batchWriter struct {
 	// Import for the protocol. Guarded by the node's GC lock: added to
 	// under it shared, read under it exclusive.
 	written map[string]struct{}
+	// unsynced counts bytes put since the writer last synced.
+	unsynced int
 
 	buf  []blocks.Block
 	size int
@@ -94,7 +99,20 @@ func (w *batchWriter) put(ctx context.Context, bs []blocks.Block) error {
 	for _, b := range bs {
 		w.written[string(b.Cid().Hash())] = struct{}{}
 	}
-	return w.bs.PutMany(ctx, bs)
+	if err := w.bs.PutMany(ctx, bs); err != nil {
+		return err
+	}
+	// A large import syncs as it goes, in this goroutine while the caller
+	// hashes the next batches, so Commit's final sync has little left to
+	// write and the disk is busy during the import, not only after it.
+	for _, b := range bs {
+		w.unsynced += len(b.RawData())
+	}
+	if w.unsynced >= syncEvery {
+		w.unsynced = 0
+		return syncDatastore(ctx, w.n.ds)
+	}
+	return nil
 }
 
 func (w *batchWriter) run() {
