@@ -46,15 +46,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{t: t, now: time.Now()}
-	var err error
-	e.store, err = store.Open(filepath.Join(dir, "ninja.db"), store.Options{EventFlushInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.node, err = node.New(context.Background(), node.Config{DataDir: dir, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.store, e.node = openParts(t, dir)
 	e.hasher = token.NewHasher(bytes.Repeat([]byte{7}, 32))
 	cfg := server.Config{Logger: quietLogger()}
 	for _, o := range opts {
@@ -63,13 +55,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e.signer = token.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)))
 	e.srv = server.New(cfg, server.Deps{Store: e.store, Node: e.node, Hasher: e.hasher, Signer: e.signer})
 	e.http = httptest.NewServer(e.srv.Handler())
-	t.Cleanup(func() {
-		e.http.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		e.node.Close(ctx)
-		e.store.Close(ctx)
-	})
+	t.Cleanup(e.http.Close) // runs before openParts' cleanup
+	var err error
 	e.acct, err = e.store.CreateAccount("default")
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +64,28 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e.admin = e.mintKey(e.acct.ID, token.ScopeAdmin)
 	e.key = e.mintKey(e.acct.ID, token.ScopeUpload, token.ScopePinsRead, token.ScopePinsWrite, token.ScopeTokensWrite, token.ScopeAnalyticsRead)
 	return e
+}
+
+// openParts opens a real store and an offline node on loopback in dir and
+// closes them when the test ends, after anything registered later.
+func openParts(t *testing.T, dir string) (*store.Store, *node.Node) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(dir, "ninja.db"), store.Options{EventFlushInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd, err := node.New(context.Background(), node.Config{DataDir: dir, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, Logger: quietLogger()})
+	if err != nil {
+		st.Close(context.Background())
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		nd.Close(ctx)
+		st.Close(ctx)
+	})
+	return st, nd
 }
 
 func (e *env) mintKey(accountID string, scopes ...token.Scope) string {

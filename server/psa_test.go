@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,27 +36,18 @@ func newPinEnv(t *testing.T, cfg server.PinnerConfig) *pinEnv {
 	dir := t.TempDir()
 	pe := &pinEnv{env: &env{t: t, now: time.Now()}, dir: dir, cfg: cfg}
 	e := pe.env
-	var err error
-	e.store, err = store.Open(filepath.Join(dir, "ninja.db"), store.Options{EventFlushInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.node, err = node.New(context.Background(), node.Config{DataDir: dir, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.store, e.node = openParts(t, dir)
 	pe.startPinner()
 	e.hasher = token.NewHasher(bytes.Repeat([]byte{7}, 32))
 	e.srv = server.New(server.Config{Logger: quietLogger()}, server.Deps{Store: e.store, Node: e.node, Hasher: e.hasher, Pinner: pe.pinner})
 	e.http = httptest.NewServer(e.srv.Handler())
-	t.Cleanup(func() {
+	t.Cleanup(func() { // runs before openParts' cleanup
 		e.http.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		pe.pinner.Close(ctx)
-		e.node.Close(ctx)
-		e.store.Close(ctx)
 	})
+	var err error
 	e.acct, err = e.store.CreateAccount("default")
 	if err != nil {
 		t.Fatal(err)

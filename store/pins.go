@@ -285,27 +285,6 @@ func (s *Store) ListPins(accountID string, f PinFilter) ([]Pin, int, error) {
 	return out, total, err
 }
 
-// UpdatePin changes a pin in place (status, name, reason...). fn must not
-// change ID, AccountID, CID or Created.
-func (s *Store) UpdatePin(id string, fn func(*Pin) error) (Pin, error) {
-	var p Pin
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bucketPins), []byte(id), &p); err != nil {
-			return err
-		}
-		before := p
-		if err := fn(&p); err != nil {
-			return err
-		}
-		if p.ID != before.ID || p.AccountID != before.AccountID || p.CID != before.CID || !p.Created.Equal(before.Created) {
-			return fmt.Errorf("update pin %s: identity fields changed", id)
-		}
-		p.Updated = s.now().UTC()
-		return s.putPin(tx, &p, false)
-	})
-	return p, err
-}
-
 // DeletePin removes one of an account's pins and drops its CID reference.
 func (s *Store) DeletePin(accountID, id string) (Pin, error) {
 	var p Pin
