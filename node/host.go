@@ -166,13 +166,21 @@ func parseAddrInfos(addrs []string) ([]peer.AddrInfo, error) {
 	return infos, nil
 }
 
-// PeerID returns the node's libp2p peer ID.
-func (n *Node) PeerID() string { return n.host.ID().String() }
+// PeerID returns the node's libp2p peer ID ("" with NoNetwork).
+func (n *Node) PeerID() string {
+	if n.host == nil {
+		return ""
+	}
+	return n.host.ID().String()
+}
 
 // Addrs returns the node's listen multiaddrs, each ending in /p2p/<id>.
 // Unspecified addresses (0.0.0.0, ::) are expanded to the interface
 // addresses, as libp2p itself reports them.
 func (n *Node) Addrs() []string {
+	if n.host == nil {
+		return nil
+	}
 	p2p, err := ma.NewComponent("p2p", n.host.ID().String())
 	if err != nil {
 		return nil
@@ -186,6 +194,9 @@ func (n *Node) Addrs() []string {
 
 // Peers returns the IDs of currently connected peers.
 func (n *Node) Peers() []string {
+	if n.host == nil {
+		return nil
+	}
 	ps := n.host.Network().Peers()
 	out := make([]string, 0, len(ps))
 	for _, p := range ps {
@@ -196,6 +207,9 @@ func (n *Node) Peers() []string {
 
 // Connect dials addr, a multiaddr ending in /p2p/<id>.
 func (n *Node) Connect(ctx context.Context, addr string) error {
+	if n.host == nil {
+		return fmt.Errorf("connect %s: %w", addr, ErrNoNetwork)
+	}
 	pi, err := peer.AddrInfoFromString(addr)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", addr, err)

@@ -31,6 +31,7 @@ import (
 	"github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/boxo/exchange/offline"
 	"github.com/ipfs/boxo/gateway"
+	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -48,6 +49,9 @@ var (
 	ErrUnknownProfile = errors.New("unknown import profile")
 	// ErrClosed means the node (or an import session) was already closed.
 	ErrClosed = errors.New("node closed")
+	// ErrNoNetwork means a network operation on a node opened with
+	// Config.NoNetwork.
+	ErrNoNetwork = errors.New("node runs without a network")
 )
 
 // Config configures New.
@@ -63,6 +67,17 @@ type Config struct {
 	Offline bool
 	// Bootstrap lists bootstrap peer multiaddrs (with /p2p/); may be empty.
 	Bootstrap []string
+	// NoNetwork opens the block store without libp2p: no host, no
+	// bitswap, no DHT. Offline commands (gc, export, backup) and import
+	// tests use it; PeerID and Addrs are then empty and FetchDAG fails
+	// with ErrNoNetwork.
+	NoNetwork bool
+	// ReprovideInterval is how often every root that Roots yields is
+	// announced to the DHT again, when online; zero means never.
+	ReprovideInterval time.Duration
+	// Roots yields the pinned roots to reprovide (the store's pin records);
+	// nil means none.
+	Roots func(ctx context.Context, yield func(cid.Cid) error) error
 	// Logger receives the node's logs; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -84,9 +99,10 @@ type Node struct {
 
 	gateway *gateway.BlocksBackend // over localBS; shared by Gateway and ExportCAR
 
-	host    host.Host
+	host    host.Host    // nil with NoNetwork
 	dht     *dht.IpfsDHT // nil when offline
 	bitswap *bitswap.Bitswap
+	routing *provider // announces and reprovides pinned roots; see routing.go
 
 	// gcMu makes GC safe against concurrent writes: imports and fetches
 	// hold it shared, GC holds it exclusively. See GC.
@@ -133,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cancel()
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n.bstore = blockstore.NewIdStore(blockstore.NewBlockstoreNoPrefix(n.ds))
+	n.bstore = blockstore.NewIdStore(blockstore.NewBlockstore(n.ds, blockstore.NoPrefix()))
 	n.localBS = blockservice.New(n.bstore, offline.Exchange(n.bstore))
 	n.gateway, err = gateway.NewBlocksBackend(n.localBS, gateway.WithGetBlockTimeout(gatewayBlockTimeout))
 	if err != nil {
@@ -141,19 +157,28 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: gateway backend: %w", err)
 	}
 
+	if cfg.NoNetwork {
+		n.log.Debug("node opened without a network", "dir", cfg.DataDir)
+		return n, nil
+	}
 	if err := n.startNetwork(bgctx, cfg); err != nil {
 		_ = n.Close(ctx)
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	n.routing = startProvider(bgctx, n, cfg.ReprovideInterval, cfg.Roots)
 	n.log.Info("node started", "peer", n.PeerID(), "addrs", n.Addrs(), "offline", cfg.Offline)
 	return n, nil
 }
 
-// Close stops the node in reverse order of construction: bitswap, DHT,
-// host, then the block store (which is synced before it is closed).
+// Close stops the node in reverse order of construction: the provider,
+// bitswap, DHT, host, then the block store (which is synced before it is
+// closed).
 func (n *Node) Close(ctx context.Context) error {
 	n.closeOnce.Do(func() {
 		var errs []error
+		if n.routing != nil {
+			errs = append(errs, n.routing.close(ctx))
+		}
 		if n.bitswap != nil {
 			errs = append(errs, n.bitswap.Close())
 		}

@@ -39,6 +39,12 @@ func (n *Node) LocalDAG(ctx context.Context, c cid.Cid) (size uint64, complete b
 // peers and, when online, from DHT providers. It ends when the DAG is
 // complete or ctx is done.
 func (n *Node) FetchDAG(ctx context.Context, c cid.Cid, origins []string) (uint64, error) {
+	if n.bitswap == nil {
+		if size, complete, err := n.LocalDAG(ctx, c); err == nil && complete {
+			return size, nil
+		}
+		return 0, fmt.Errorf("fetch %s: %w", c, ErrNoNetwork)
+	}
 	if len(origins) > 0 {
 		n.connectOrigins(ctx, origins)
 	}
@@ -65,18 +71,3 @@ func (n *Node) FetchDAG(ctx context.Context, c cid.Cid, origins []string) (uint6
 	}
 	return 0, fmt.Errorf("fetch %s: blocks kept disappearing during garbage collection", c)
 }
-
-// Provide announces to the DHT that this node has c. It does nothing when
-// the node is offline.
-func (n *Node) Provide(ctx context.Context, c cid.Cid) error {
-	if n.dht == nil {
-		return nil
-	}
-	if err := n.dht.Provide(ctx, c, true); err != nil {
-		return fmt.Errorf("provide %s: %w", c, err)
-	}
-	return nil
-}
-
-// Online reports whether the node runs the DHT (it was not started offline).
-func (n *Node) Online() bool { return n.dht != nil }

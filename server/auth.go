@@ -175,11 +175,13 @@ func (s *Server) authenticate(r *http.Request, scopes []token.Scope, fallback st
 	// An access JWT's maxUses counts requests it was allowed to make, so
 	// the use is taken only once every other check has passed.
 	if g.Kind == token.KindAccessJWT && g.MaxUses > 0 {
-		if err := s.store.UseAccessJWT(g.CredentialID); errors.Is(err, store.ErrUsesExhausted) {
+		ok, err := s.store.UseAccessJWT(g.CredentialID)
+		if err != nil {
+			return token.Grant{}, err
+		}
+		if !ok {
 			state(r).refused = &g
 			return token.Grant{}, apiErr(http.StatusForbidden, "TOKEN_EXHAUSTED", "the access JWT has no uses left")
-		} else if err != nil {
-			return token.Grant{}, err
 		}
 	}
 	return g, nil

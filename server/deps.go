@@ -54,7 +54,7 @@ type Store interface {
 	Token(accountID, id string) (store.Token, error)
 	Tokens(accountID string) ([]store.Token, error)
 	RevokeToken(accountID, id string) (store.Token, error)
-	Reserve(tokenID string) error
+	Reserve(tokenID string) (bool, error)
 	Release(tokenID, reason string)
 	RecordFailure(tokenID, reason string)
 	Remaining(tokenID string) (int64, error)
@@ -70,12 +70,12 @@ type Store interface {
 	SigningKey(kid string) (store.SigningKey, store.APIKey, error)
 	SigningKeys(accountID string) ([]store.SigningKey, error)
 	RevokeSigningKey(accountID, kid string) (store.SigningKey, error)
-	ConsumeJTI(jti string, expires time.Time) error
+	ConsumeJTI(issuer, jti string, expires time.Time) (bool, error)
 	CreateAccessJWT(j store.AccessJWT) (store.AccessJWT, error)
 	AccessJWT(jti string) (store.AccessJWT, store.APIKey, error)
 	AccessJWTs(accountID string) ([]store.AccessJWT, error)
 	RevokeAccessJWT(accountID, jti string) (store.AccessJWT, error)
-	UseAccessJWT(jti string) error
+	UseAccessJWT(jti string) (bool, error)
 
 	RecordEvent(e store.Event)
 	Events(accountID string, from, to time.Time, fn func(store.Event) error) error

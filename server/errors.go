@@ -52,10 +52,8 @@ func toAPIError(err error) *Error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.Is(err, errSizeExceeded), errors.As(err, &mbe), errors.Is(err, token.ErrSizeExceeded),
-		errors.Is(err, store.ErrTotalExceeded):
+		errors.Is(err, store.ErrLimit):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Reason: "SIZE_EXCEEDED", Details: detail(err), Cause: err}
-	case errors.Is(err, store.ErrExhausted):
-		return &Error{Status: http.StatusForbidden, Reason: "TOKEN_EXHAUSTED", Details: "the token has no uploads left", Cause: err}
 	case errors.Is(err, node.ErrInvalidCAR):
 		return &Error{Status: http.StatusBadRequest, Reason: "INVALID_CONTENT", Details: detail(err), Cause: err}
 	case errors.Is(err, node.ErrBadPath):

@@ -40,11 +40,12 @@ func (s *Server) resolveUploadJWT(compact string) (token.Grant, *token.UploadCla
 	if err != nil {
 		return token.Grant{}, nil, err
 	}
-	if err := s.store.ConsumeJTI(claims.JTI, claims.ExpiresAt); err != nil {
-		if errors.Is(err, store.ErrReplayed) {
-			return token.Grant{}, nil, token.ErrReplayed
-		}
+	fresh, err := s.store.ConsumeJTI(claims.KeyID, claims.JTI, claims.ExpiresAt)
+	if err != nil {
 		return token.Grant{}, nil, err
+	}
+	if !fresh {
+		return token.Grant{}, nil, fmt.Errorf("%w: this upload JWT (jti %q) was used before", token.ErrReplayed, claims.JTI)
 	}
 	parent, err := keyGrant(issuer)
 	if err != nil {

@@ -93,7 +93,11 @@ type uploadSession struct {
 func (s *Server) beginUpload(g token.Grant, profile node.Profile) (*uploadSession, error) {
 	u := &uploadSession{s: s, grant: g, limit: s.cfg.MaxUploadBytes}
 	if g.Kind == token.KindUploadToken {
-		if err := s.store.Reserve(g.CredentialID); err != nil {
+		ok, err := s.store.Reserve(g.CredentialID)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: the token has no uploads left", token.ErrExhausted)
+		}
+		if err != nil {
 			s.store.RecordFailure(g.CredentialID, toAPIError(err).Reason)
 			return nil, err
 		}

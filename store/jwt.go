@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,12 +13,6 @@ var (
 	bucketJTIs        = []byte("jtis")        // jti -> expiry (int64 unix nanos): consumed upload JWTs
 	bucketAccessJWTs  = []byte("accessjwts")  // jti -> AccessJWT (JSON)
 )
-
-// ErrReplayed is returned by ConsumeJTI for a jti seen before.
-var ErrReplayed = errors.New("jwt replayed")
-
-// ErrUsesExhausted is returned by UseAccessJWT when maxUses is reached.
-var ErrUsesExhausted = errors.New("jwt uses exhausted")
 
 // SigningKey is an upload-signing key: the app's backend signs upload JWTs
 // with its secret (HS256), so the secret itself must be stored (unlike API
@@ -98,20 +91,27 @@ func (s *Store) RevokeSigningKey(accountID, kid string) (SigningKey, error) {
 	return k, nil
 }
 
-// ConsumeJTI records an upload JWT's jti as used, durably, and fails with
-// ErrReplayed if it was used before. Of several concurrent calls with one
-// jti exactly one succeeds. Entries whose JWT has expired are pruned as
-// new ones arrive, since an expired JWT is refused before its jti is looked
-// at.
-func (s *Store) ConsumeJTI(jti string, expires time.Time) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+// ConsumeJTI records a single-use credential's id (an upload JWT's jti)
+// as used, durably, and reports whether it was fresh: false means it was
+// used before. jtis are scoped by issuer (the signing key's kid), so two
+// keys' JWTs never collide. Of several concurrent calls with one jti
+// exactly one gets true. Entries whose JWT has expired are pruned as new
+// ones arrive, since an expired JWT is refused before its jti is looked at.
+func (s *Store) ConsumeJTI(issuer, jti string, expires time.Time) (bool, error) {
+	fresh := false
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		fresh = false
 		b := tx.Bucket(bucketJTIs)
-		if b.Get([]byte(jti)) != nil {
-			return ErrReplayed
+		key := []byte(issuer + "\x00" + jti)
+		// Entries written before jtis were scoped by issuer have the bare jti.
+		if b.Get(key) != nil || b.Get([]byte(jti)) != nil {
+			return nil
 		}
 		s.pruneJTIs(b, 4)
-		return b.Put([]byte(jti), u64(uint64(expires.UnixNano())))
+		fresh = true
+		return b.Put(key, u64(uint64(expires.UnixNano())))
 	})
+	return fresh, err
 }
 
 // pruneJTIs deletes up to n expired entries, so the bucket stays the size
@@ -200,20 +200,24 @@ func (s *Store) RevokeAccessJWT(accountID, jti string) (AccessJWT, error) {
 	return j, nil
 }
 
-// UseAccessJWT counts one use of an access JWT that has maxUses, failing
-// with ErrUsesExhausted once they are spent. The check and the count are
-// one transaction, so k uses left admit exactly k requests.
-func (s *Store) UseAccessJWT(jti string) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+// UseAccessJWT counts one use of an access JWT that has maxUses and
+// reports whether one was left. The check and the count are one
+// transaction, so k uses left admit exactly k requests.
+func (s *Store) UseAccessJWT(jti string) (bool, error) {
+	ok := false
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		ok = false
 		b := tx.Bucket(bucketAccessJWTs)
 		var j AccessJWT
 		if err := getJSON(b, []byte(jti), &j); err != nil {
 			return err
 		}
 		if j.MaxUses > 0 && j.Uses >= j.MaxUses {
-			return ErrUsesExhausted
+			return nil
 		}
+		ok = true
 		j.Uses++
 		return putJSON(b, []byte(jti), j)
 	})
+	return ok, err
 }

@@ -47,7 +47,28 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrLocked   = errors.New("database is locked by another process")
 	ErrConflict = errors.New("conflict")
+	// ErrLimit means a write would pass a counted limit; the error is a
+	// *LimitError saying which.
+	ErrLimit = errors.New("limit reached")
 )
+
+// Limits a LimitError names.
+const (
+	LimitTokenBytes = "token total bytes" // an upload token's maxTotalMB
+)
+
+// LimitError is a write refused because it would pass a counted limit.
+type LimitError struct {
+	Limit     string // one of the Limit constants
+	Max, Used int64
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s limit reached (%d of %d used)", e.Limit, e.Used, e.Max)
+}
+
+// Is makes errors.Is(err, ErrLimit) true for every LimitError.
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }
 
 var (
 	bucketMeta       = []byte("meta")

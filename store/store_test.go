@@ -115,11 +115,11 @@ func TestReserveAdmitsExactlyTheUsesLeft(t *testing.T) {
 		ok.Add(1)
 		go func() {
 			defer ok.Done()
-			if err := s.Reserve(tok.ID); err == nil {
+			if ok, err := s.Reserve(tok.ID); err == nil && ok {
 				mu.Lock()
 				got++
 				mu.Unlock()
-			} else if !errors.Is(err, ErrExhausted) {
+			} else if err != nil {
 				t.Error(err)
 			}
 		}()
@@ -133,10 +133,10 @@ func TestReserveAdmitsExactlyTheUsesLeft(t *testing.T) {
 	if _, err := s.AddPins([]Pin{{AccountID: a.ID, CID: "c"}}, &TokenUse{TokenID: tok.ID, Bytes: 10}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Reserve(tok.ID); err != nil {
+	if ok, err := s.Reserve(tok.ID); err != nil || !ok {
 		t.Fatalf("after a release: %v", err)
 	}
-	if err := s.Reserve(tok.ID); !errors.Is(err, ErrExhausted) {
+	if ok, err := s.Reserve(tok.ID); err != nil || ok {
 		t.Fatalf("over the limit: %v", err)
 	}
 	s.FlushEvents()
@@ -177,11 +177,11 @@ func TestConsumeJTIAcceptsEachJTIOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.ConsumeJTI("j1", exp); err == nil {
+			if fresh, err := s.ConsumeJTI("usk_a", "j1", exp); err == nil && fresh {
 				mu.Lock()
 				okN++
 				mu.Unlock()
-			} else if !errors.Is(err, ErrReplayed) {
+			} else if err != nil {
 				t.Error(err)
 			}
 		}()
@@ -189,5 +189,9 @@ func TestConsumeJTIAcceptsEachJTIOnce(t *testing.T) {
 	wg.Wait()
 	if okN != 1 {
 		t.Fatalf("%d of 10 consumed the same jti, want 1", okN)
+	}
+	// jtis are scoped by issuer: another signing key's JWT may use "j1".
+	if fresh, err := s.ConsumeJTI("usk_b", "j1", exp); err != nil || !fresh {
+		t.Fatalf("another issuer's j1: fresh=%v err=%v", fresh, err)
 	}
 }

@@ -1,20 +1,12 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
-
-// ErrExhausted is returned by Reserve when a token has no uses (or bytes) left.
-var ErrExhausted = errors.New("token exhausted")
-
-// ErrTotalExceeded is returned by AddPins when a token use would pass the
-// token's cumulative byte limit.
-var ErrTotalExceeded = errors.New("token total size exceeded")
 
 // Token is a signed upload token (sup_…). Like an API key, only the keyed
 // hash of its secret is stored.
@@ -175,17 +167,18 @@ func (r *reservations) finish(tokenID string, committed bool, n int64) {
 	}
 }
 
-// Reserve takes one use of a token for an upload about to start. With k uses
-// left, k parallel callers succeed and the rest get ErrExhausted. The
-// reservation ends with AddPins (the use is counted) or Release (it is not).
-func (s *Store) Reserve(tokenID string) error {
+// Reserve takes one use of a token for an upload about to start and
+// reports whether there was one: with k uses left, k parallel callers get
+// true and the rest false. A reservation ends with AddPins (the use is
+// counted) or Release (it is not).
+func (s *Store) Reserve(tokenID string) (bool, error) {
 	s.res.mu.Lock()
 	defer s.res.mu.Unlock()
 	var t Token
 	if err := s.db.View(func(tx *bolt.Tx) error {
 		return getJSON(tx.Bucket(bucketTokens), []byte(tokenID), &t)
 	}); err != nil {
-		return fmt.Errorf("reserve %s: %w", tokenID, err)
+		return false, fmt.Errorf("reserve %s: %w", tokenID, err)
 	}
 	u := s.res.tokens[tokenID]
 	if u == nil {
@@ -193,13 +186,13 @@ func (s *Store) Reserve(tokenID string) error {
 		s.res.tokens[tokenID] = u
 	}
 	if t.MaxUploads > 0 && u.used+u.inflight >= t.MaxUploads {
-		return ErrExhausted
+		return false, nil
 	}
 	if t.MaxTotalBytes > 0 && u.bytes >= t.MaxTotalBytes {
-		return ErrExhausted
+		return false, nil
 	}
 	u.inflight++
-	return nil
+	return true, nil
 }
 
 // Release ends a reservation whose upload failed and counts the failure
@@ -237,7 +230,7 @@ func (s *Store) completeUse(tx *bolt.Tx, use TokenUse) error {
 		return fmt.Errorf("token %s: %w", use.TokenID, err)
 	}
 	if t.MaxTotalBytes > 0 && t.BytesUploaded+use.Bytes > t.MaxTotalBytes {
-		return ErrTotalExceeded
+		return &LimitError{Limit: LimitTokenBytes, Max: t.MaxTotalBytes, Used: t.BytesUploaded}
 	}
 	t.UseCount++
 	t.BytesUploaded += use.Bytes
