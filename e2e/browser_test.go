@@ -12,9 +12,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,14 +22,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/ninja-ipfs/ninja/node"
-	"github.com/ninja-ipfs/ninja/server"
-	"github.com/ninja-ipfs/ninja/store"
-	"github.com/ninja-ipfs/ninja/token"
 )
 
-// uiServer is a real ninja (store, offline node, server) on 127.0.0.1.
+// uiServer is a real ninja on 127.0.0.1 with an admin key.
 type uiServer struct {
 	url   string
 	admin string // an admin API key
@@ -39,35 +32,8 @@ type uiServer struct {
 
 func uiStartServer(t *testing.T) *uiServer {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "ninja.db"), store.Options{EventFlushInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nd, err := node.New(context.Background(), node.Config{DataDir: dir, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher := token.NewHasher(bytes.Repeat([]byte{9}, 32))
-	srv := server.New(server.Config{Version: "e2e", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		server.Deps{Store: st, Node: nd, Hasher: hasher})
-	ts := httptest.NewServer(srv.Handler()) // listens on 127.0.0.1
-	t.Cleanup(func() {
-		ts.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		nd.Close(ctx)
-		st.Close(ctx)
-	})
-	acct, err := st.CreateAccount("default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, _, err := server.MintAPIKey(st, hasher, acct.ID, "admin", []token.Scope{token.ScopeAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &uiServer{url: ts.URL, admin: admin}
+	n := startNinja(t)
+	return &uiServer{url: n.url, admin: n.admin}
 }
 
 // uiChromium is the browser binary: $CHROMIUM, else chromium on the PATH.

@@ -11,70 +11,15 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ninja-ipfs/ninja/node"
-	"github.com/ninja-ipfs/ninja/server"
-	"github.com/ninja-ipfs/ninja/store"
-	"github.com/ninja-ipfs/ninja/token"
 )
-
-// ninja is an in-process ninja: real store, offline node on loopback,
-// pinner and HTTP server, as `ninja serve --offline` wires them.
-type ninja struct {
-	url  string
-	key  string
-	node *node.Node
-}
-
-func startNinja(t *testing.T) *ninja {
-	t.Helper()
-	dir := t.TempDir()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(filepath.Join(dir, "ninja.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nd, err := node.New(context.Background(), node.Config{DataDir: dir, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pinner, err := server.NewPinner(server.PinnerConfig{Store: st, Node: nd, Timeout: time.Minute, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	h := token.NewHasher(secret)
-	srv := server.New(server.Config{Logger: logger}, server.Deps{Store: st, Node: nd, Hasher: h, Pinner: pinner})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		pinner.Close(ctx)
-		nd.Close(ctx)
-		st.Close(ctx)
-	})
-	acct, err := st.CreateAccount("default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _, err := server.MintAPIKey(st, h, acct.ID, "kubo", []token.Scope{token.ScopeUpload, token.ScopePinsRead, token.ScopePinsWrite})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &ninja{url: hs.URL, key: key, node: nd}
-}
 
 // kubo is a Kubo daemon on loopback with no bootstrap peers, no MDNS and
 // no content routing: it only talks to peers it is told about.

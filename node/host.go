@@ -32,8 +32,13 @@ const identityFile = "identity.key"
 
 // startNetwork starts the host, the DHT (unless offline) and bitswap.
 func (n *Node) startNetwork(ctx context.Context, cfg Config) error {
-	priv, err := loadOrCreateIdentity(filepath.Join(cfg.DataDir, identityFile))
-	if err != nil {
+	var priv crypto.PrivKey
+	var err error
+	if cfg.Identity != nil {
+		if priv, err = crypto.UnmarshalPrivateKey(cfg.Identity); err != nil {
+			return fmt.Errorf("identity: %w", err)
+		}
+	} else if priv, err = loadOrCreateIdentity(filepath.Join(cfg.DataDir, identityFile)); err != nil {
 		return err
 	}
 	listen := cfg.ListenAddrs
@@ -96,6 +101,24 @@ func (n *Node) connectAll(ctx context.Context, peers []peer.AddrInfo) {
 			}
 		}()
 	}
+}
+
+// NewIdentity generates a libp2p identity: an Ed25519 private key in
+// crypto.MarshalPrivateKey form, for Config.Identity.
+func NewIdentity() ([]byte, error) {
+	k, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		return nil, fmt.Errorf("generate identity: %w", err)
+	}
+	return crypto.MarshalPrivateKey(k)
+}
+
+// ValidIdentity reports whether b is a private key Config.Identity accepts.
+func ValidIdentity(b []byte) error {
+	if _, err := crypto.UnmarshalPrivateKey(b); err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	return nil
 }
 
 // loadOrCreateIdentity reads the Ed25519 key at path, or creates it (mode

@@ -67,6 +67,10 @@ type Config struct {
 	Offline bool
 	// Bootstrap lists bootstrap peer multiaddrs (with /p2p/); may be empty.
 	Bootstrap []string
+	// Identity is the libp2p private key (crypto.MarshalPrivateKey bytes,
+	// see NewIdentity); nil means DataDir/identity.key, created on first
+	// start.
+	Identity []byte
 	// NoNetwork opens the block store without libp2p: no host, no
 	// bitswap, no DHT. Offline commands (gc, export, backup) and import
 	// tests use it; PeerID and Addrs are then empty and FetchDAG fails

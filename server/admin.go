@@ -1,120 +1,46 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/json"
-	"fmt"
 	"net/http"
 
+	"github.com/ninja-ipfs/ninja/api"
+	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
-// MintAPIKey creates an API key for an account and returns its secret,
-// which exists nowhere else afterwards: only its keyed hash is stored.
-func MintAPIKey(st Store, h *token.Hasher, accountID, name string, scopes []token.Scope) (string, store.APIKey, error) {
-	if len(scopes) == 0 {
-		return "", store.APIKey{}, badRequest("a key needs at least one scope")
-	}
-	secret, err := token.NewOpaque(token.KindAPIKey, rand.Reader)
-	if err != nil {
-		return "", store.APIKey{}, fmt.Errorf("mint api key: %w", err)
-	}
-	sum := h.Sum(secret)
-	names := make([]string, len(scopes))
-	for i, sc := range scopes {
-		names[i] = string(sc)
-	}
-	k, err := st.CreateAPIKey(store.APIKey{
-		AccountID: accountID,
-		Name:      name,
-		Prefix:    token.DisplayPrefix(secret),
-		Scopes:    names,
-		Hash:      sum[:],
-	})
-	if err != nil {
-		return "", store.APIKey{}, err
-	}
-	return secret, k, nil
+func viewAccount(a store.Account) api.Account {
+	return api.Account{ID: a.ID, Name: a.Name, Created: a.Created.Format(timeFormat)}
 }
 
-// targetAccount is the account a request acts on: the caller's own, or
-// (on the socket) the first account. The "account" query parameter (id or
-// name) selects another one, but only for the operator: the socket or a
-// key with scope admin. Anyone else naming an account not their own gets
-// 403, so one account never sees another's records.
-func (s *Server) targetAccount(r *http.Request) (store.Account, error) {
-	if v := r.URL.Query().Get("account"); v != "" {
-		a, err := s.store.Account(v)
-		if err != nil {
-			return store.Account{}, err
-		}
-		g := grantOf(r)
-		if state(r).socket || g.Allows(token.ScopeAdmin) || a.ID == g.AccountID {
-			return a, nil
-		}
-		return store.Account{}, apiErr(http.StatusForbidden, "FORBIDDEN", "only the operator (scope admin) may act on another account")
-	}
-	if g := grantOf(r); g.AccountID != "" {
-		return s.store.Account(g.AccountID)
-	}
-	all, err := s.store.Accounts()
+func (s *Server) handleAccountList(w http.ResponseWriter, r *http.Request) error {
+	all, err := s.svc.Accounts(r.Context())
 	if err != nil {
-		return store.Account{}, err
+		return err
 	}
-	if len(all) == 0 {
-		return store.Account{}, fmt.Errorf("no account: %w", store.ErrNotFound)
+	out := make([]api.Account, len(all))
+	for i, a := range all {
+		out[i] = viewAccount(a)
 	}
-	return all[0], nil
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) handleAccountList(w http.ResponseWriter, r *http.Request) {
-	all, err := s.store.Accounts()
+func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) error {
+	var req api.AccountRequest
+	if err := decodeJSON(w, r, 1<<16, &req, false); err != nil {
+		return err
+	}
+	a, err := s.svc.CreateAccount(r.Context(), req.Name)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	if all == nil {
-		all = []store.Account{}
-	}
-	writeJSON(w, http.StatusOK, all)
+	writeJSON(w, http.StatusCreated, viewAccount(a))
+	return nil
 }
 
-func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Name string `json:"name"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
-		s.writeError(w, r, badJSON(err))
-		return
-	}
-	if req.Name == "" {
-		s.writeError(w, r, badRequest("name is required"))
-		return
-	}
-	a, err := s.store.CreateAccount(req.Name)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, a)
-}
-
-// keyView is an API key as listed: never its secret or hash.
-type keyView struct {
-	ID        string   `json:"id"`
-	AccountID string   `json:"accountId"`
-	Name      string   `json:"name"`
-	Prefix    string   `json:"prefix"`
-	Scopes    []string `json:"scopes"`
-	Created   string   `json:"created"`
-	Revoked   bool     `json:"revoked"`
-	RevokedAt string   `json:"revokedAt,omitempty"`
-	Key       string   `json:"key,omitempty"` // only in the create response
-}
-
-func viewKey(k store.APIKey) keyView {
-	v := keyView{ID: k.ID, AccountID: k.AccountID, Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes,
+func viewKey(k store.APIKey) api.Key {
+	v := api.Key{ID: k.ID, AccountID: k.AccountID, Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes,
 		Created: k.Created.Format(timeFormat), Revoked: k.Revoked()}
 	if k.Revoked() {
 		v.RevokedAt = k.RevokedAt.Format(timeFormat)
@@ -122,104 +48,112 @@ func viewKey(k store.APIKey) keyView {
 	return v
 }
 
-func (s *Server) handleKeyList(w http.ResponseWriter, r *http.Request) {
-	a, err := s.targetAccount(r)
+func (s *Server) handleKeyList(w http.ResponseWriter, r *http.Request) error {
+	accountID, err := s.account(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	keys, err := s.store.APIKeys(a.ID)
+	keys, err := s.svc.APIKeys(r.Context(), accountID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	out := make([]keyView, len(keys))
+	out := make([]api.Key, len(keys))
 	for i, k := range keys {
 		out[i] = viewKey(k)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Name   string   `json:"name"`
-		Scopes []string `json:"scopes"`
+func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) error {
+	var req api.KeyRequest
+	if err := decodeJSON(w, r, 1<<16, &req, false); err != nil {
+		return err
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
-		s.writeError(w, r, badJSON(err))
-		return
+	scopes := pinning.DefaultKeyScopes()
+	if req.Scopes != nil {
+		if len(*req.Scopes) == 0 {
+			return errInvalid("scopes is empty: name at least one scope, or leave it out for the default (all but admin)")
+		}
+		var err error
+		if scopes, err = token.ParseScopes(*req.Scopes); err != nil {
+			return err
+		}
 	}
-	if req.Name == "" {
-		s.writeError(w, r, badRequest("name is required"))
-		return
-	}
-	if len(req.Scopes) == 0 {
-		req.Scopes = []string{string(token.ScopeUpload), string(token.ScopePinsRead), string(token.ScopePinsWrite),
-			string(token.ScopeTokensWrite), string(token.ScopeAnalyticsRead)}
-	}
-	scopes, err := token.ParseScopes(req.Scopes)
+	accountID, err := s.account(r)
 	if err != nil {
-		s.writeError(w, r, badRequest("%v", err))
-		return
+		return err
 	}
-	a, err := s.targetAccount(r)
+	secret, k, err := s.svc.CreateAPIKey(r.Context(), accountID, req.Name, scopes)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	secret, k, err := MintAPIKey(s.store, s.hasher, a.ID, req.Name, scopes)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	v := viewKey(k)
 	v.Key = secret
 	writeJSON(w, http.StatusCreated, v)
+	return nil
 }
 
-func (s *Server) handleKeyRevoke(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleKeyRevoke(w http.ResponseWriter, r *http.Request) error {
 	// The operator (socket, or an admin key) may revoke any account's key.
-	k, err := s.store.RevokeAPIKey("", r.PathValue("id"))
+	k, err := s.svc.RevokeAPIKey(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Key revoked", "key": viewKey(k)})
+	writeJSON(w, http.StatusOK, api.KeyRevoked{Message: "Key revoked", Key: viewKey(k)})
+	return nil
 }
 
-// status describes the node for the operator.
-type status struct {
-	Version string   `json:"version"`
-	PeerID  string   `json:"peerId"`
-	Addrs   []string `json:"addrs"`
-	Peers   int      `json:"peers"`
-	Storage storage  `json:"storage"`
-}
-
-// storage is what the account has pinned.
-type storage struct {
-	Pins  int64 `json:"pins"`
-	Bytes int64 `json:"bytes"`
-}
-
-func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	st := status{Version: s.cfg.Version, Addrs: []string{}}
-	if s.node != nil { // nil when the CLI serves the admin API over a stopped server's database
-		st.PeerID, st.Addrs, st.Peers = s.node.PeerID(), s.node.Addrs(), len(s.node.Peers())
-	}
-	a, err := s.targetAccount(r)
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
+	accountID, err := s.account(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	pins, _, err := s.store.ListPins(a.ID, store.PinFilter{Status: []string{store.StatusPinned}})
+	ni := s.svc.NodeInfo()
+	st := api.Status{Version: s.cfg.Version, PeerID: ni.PeerID, Addrs: ni.Addrs, Peers: ni.Peers}
+	if st.Addrs == nil {
+		st.Addrs = []string{}
+	}
+	u, err := s.svc.Usage(r.Context(), accountID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	for _, p := range pins {
-		st.Storage.Pins++
-		st.Storage.Bytes += p.Size
-	}
+	st.Storage = api.Storage{Pins: u.Pins, Bytes: u.Bytes}
+	st.Queue.Queued, st.Queue.Running = s.svc.QueueStats()
 	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// handleGC is POST /admin/gc.
+func (s *Server) handleGC(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.svc.CollectGarbage(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.GCResult{Blocks: res.Blocks, Bytes: res.Bytes, Roots: res.Roots,
+		DurationMS: float64(res.Duration.Microseconds()) / 1000})
+	return nil
+}
+
+// handleExport is GET /admin/export/{cid}: the DAG under cid as a CARv1
+// from local blocks, for `ninja export` over the admin socket (over HTTP the
+// gateway's ?format=car serves the same). An export that fails before its
+// first byte gets an error answer; one that fails midway is cut off, so the
+// client sees a truncated CAR, never a complete-looking partial one.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
+	c, err := pinning.ParseCID(r.PathValue("cid"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/vnd.ipld.car; version=1")
+	err = s.svc.ExportCAR(r.Context(), c, w)
+	if err == nil {
+		return nil
+	}
+	if rec, ok := w.(*statusRecorder); ok && rec.status != 0 {
+		s.log.Error("export car", "cid", c, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	w.Header().Del("Content-Type")
+	return err
 }

@@ -3,30 +3,31 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 
-	"github.com/ninja-ipfs/ninja/store"
+	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
-// reqState travels in a request's context: the grant that authorised it and
-// what the handler reports for analytics.
+// reqState travels in a request's context: who made it and what the
+// handler reports for analytics.
 type reqState struct {
-	grant  *token.Grant
-	socket bool // came through the admin socket
-	// uploadClaims are the verified claims of an upload JWT, whose
-	// parameters bind the upload strictly.
-	uploadClaims *token.UploadClaims
-	// refused is a resolved credential whose request was refused by the
-	// policy check (expired, wrong IP...): the refusal is still recorded
-	// in its analytics.
-	refused  *token.Grant
-	bytes    int64
-	mimeType string
-	cid      string
+	principal pinning.Principal // resolved, even when refused
+	authed    bool              // principal passed every check
+	refused   bool              // the credential check refused the request
+	socket    bool              // came through the admin socket
+	account   string            // the account the request acts on (see bindAccount)
+	reason    string            // the error reason sent, if any
+	bytes     int64
+	mimeType  string
+	cid       string
 }
 
 type ctxKey struct{}
@@ -38,15 +39,23 @@ func state(r *http.Request) *reqState {
 	return &reqState{}
 }
 
-// grantOf returns the request's grant; handlers behind wrap always have one.
-func grantOf(r *http.Request) token.Grant {
-	if g := state(r).grant; g != nil {
-		return *g
+// principal returns the request's authenticated caller; handlers behind
+// wrap always have one.
+func principal(r *http.Request) pinning.Principal { return state(r).principal }
+
+// actor is the caller acting on the request's account: the principal with
+// the ?account= target as its account (the operator's choice; see
+// bindAccount). Records a request creates or reads belong to it.
+func actor(r *http.Request) pinning.Principal {
+	st := state(r)
+	p := st.principal
+	if st.account != "" {
+		p.AccountID = st.account
 	}
-	return token.Grant{}
+	return p
 }
 
-// statusRecorder remembers the status a handler sent, for analytics.
+// statusRecorder remembers the status a handler sent.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -68,221 +77,149 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// wrap applies the route's scope: it authenticates the request (unless the
-// route is public or authenticates itself), runs the handler and records
-// an analytics event for every authenticated request.
+// ReadFrom keeps the underlying writer's fast path (sendfile, large
+// copies) for gateway bodies.
+func (w *statusRecorder) ReadFrom(r io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{w.ResponseWriter}, r)
+}
+
+// Flush passes a flush through to the connection.
+func (w *statusRecorder) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// writerOnly hides a writer's ReadFrom, so io.Copy cannot loop back.
+type writerOnly struct{ io.Writer }
+
+// wrap runs one route: it authenticates the request (unless the route is
+// public or authenticates itself), runs the handler, maps the error it
+// returns, and records an analytics event for every request whose
+// credential resolved.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt.public {
-			rt.handler(w, r)
-			return
-		}
 		st := &reqState{}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 		rec := &statusRecorder{ResponseWriter: w}
-		if !rt.selfAuth {
-			g, err := s.authenticate(r, rt.scopes(), "")
-			if err != nil {
-				s.writeError(rec, r, err)
-				s.recordEvent(r, rt, st, rec.status)
-				return
+		defer s.recoverPanic(rec, r)
+		var err error
+		if !rt.public && !rt.selfAuth {
+			if err = s.authenticate(r, rt.scopes(), ""); err == nil {
+				err = s.bindAccount(r)
 			}
-			st.grant = &g
 		}
-		rt.handler(rec, r)
-		s.recordEvent(r, rt, st, rec.status)
+		if err == nil {
+			err = rt.h(rec, r)
+		}
+		if err != nil {
+			s.writeError(rec, r, err)
+		}
+		if !rt.public {
+			s.svc.RecordRequest(pinning.RequestRecord{
+				Principal: st.principal, Endpoint: rt.pattern, Status: rec.status,
+				Upload: rt.upload, Refused: st.refused, Reason: st.reason,
+				Bytes: st.bytes, MimeType: st.mimeType, CID: st.cid,
+			})
+		}
 	})
 }
 
-// wrapSocket serves an admin route on the unix socket with an operator
-// grant.
+// wrapSocket serves an admin route on the unix socket with the operator's
+// principal.
 func (s *Server) wrapSocket(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &reqState{socket: true, grant: &token.Grant{Kind: token.KindAPIKey, Scopes: []token.Scope{token.ScopeAdmin}}}
+		st := &reqState{socket: true, authed: true, principal: pinning.Operator()}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
-		rt.handler(w, r)
+		rec := &statusRecorder{ResponseWriter: w}
+		defer s.recoverPanic(rec, r)
+		err := s.bindAccount(r)
+		if err == nil {
+			err = rt.h(rec, r)
+		}
+		if err != nil {
+			s.writeError(rec, r, err)
+		}
 	})
 }
 
-func (s *Server) recordEvent(r *http.Request, rt route, st *reqState, status int) {
-	g := st.grant
-	if g == nil {
-		g = st.refused
-	}
-	if g == nil || st.socket {
+// recoverPanic turns a handler panic into a logged error with its stack
+// and, when nothing was sent yet, a 500 in the error shape (net/http would
+// otherwise cut the connection and log nothing at the default level).
+func (s *Server) recoverPanic(w *statusRecorder, r *http.Request) {
+	v := recover()
+	if v == nil {
 		return
 	}
-	e := store.Event{
-		AccountID: g.AccountID,
-		KeyID:     g.IssuerKeyID,
-		Prefix:    g.Prefix,
-		Endpoint:  rt.pattern,
-		Status:    status,
-		Bytes:     st.bytes,
-		MimeType:  st.mimeType,
-		CID:       st.cid,
+	if v == http.ErrAbortHandler {
+		panic(v)
 	}
-	if g.Kind != token.KindAPIKey {
-		e.TokenID = g.CredentialID
+	s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	if w.status == 0 {
+		s.writeError(w, r, fmt.Errorf("handler panic: %v", v))
 	}
-	s.store.RecordEvent(e)
 }
 
-// authenticate resolves the request's credential (headers first, then
-// fallback, e.g. a multipart `token` field) to a Grant and checks it for
-// scope, expiry, client address and origin.
-// The first of scopes that the grant holds is the one checked, so a route
-// can accept a narrower credential for a narrower answer.
-func (s *Server) authenticate(r *http.Request, scopes []token.Scope, fallback string) (token.Grant, error) {
-	p, err := token.FromHeaders(r.Header.Get("X-Api-Key"), r.Header.Get("Authorization"))
-	if err != nil && fallback != "" && r.Header.Get("X-Api-Key") == "" && r.Header.Get("Authorization") == "" {
-		p, err = token.FromHeaders("", "Bearer "+fallback)
-	}
-	if err != nil {
-		return token.Grant{}, unauthorized(err)
-	}
-	var g token.Grant
-	if p.Kind == token.KindUploadJWT {
-		var claims *token.UploadClaims
-		g, claims, err = s.resolveUploadJWT(p.Secret)
-		state(r).uploadClaims = claims
-	} else {
-		g, err = s.resolve(p)
-	}
-	if err != nil {
-		return token.Grant{}, err
-	}
-	scope := scopes[0]
-	for _, sc := range scopes {
-		if g.Allows(sc) {
-			scope = sc
-			break
+// unrouted answers requests no route takes (unknown path, wrong method)
+// in the API's error shape instead of the mux's plain text, keeping its
+// status and Allow header.
+func (s *Server) unrouted(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
 		}
-	}
-	err = g.Check(token.Request{
-		Now:      s.now(),
-		Scope:    scope,
-		ClientIP: s.clientIP(r),
-		Origin:   r.Header.Get("Origin"),
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, r)
+		switch rec.Code {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.Header().Get("Allow"))
+			s.writeError(w, r, fmt.Errorf("%w: %s is not allowed on %s", errMethodNotAllowed, r.Method, r.URL.Path))
+		case http.StatusNotFound:
+			s.writeError(w, r, fmt.Errorf("%w: no endpoint at %s", errNoRoute, r.URL.Path))
+		default: // a redirect (a missing trailing slash) or the like
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		}
 	})
-	if err != nil {
-		if g.Kind == token.KindUploadToken {
-			s.store.RecordFailure(g.CredentialID, toAPIError(err).Reason)
-		}
-		state(r).refused = &g
-		return token.Grant{}, err
-	}
-	// An access JWT's maxUses counts requests it was allowed to make, so
-	// the use is taken only once every other check has passed.
-	if g.Kind == token.KindAccessJWT && g.MaxUses > 0 {
-		ok, err := s.store.UseAccessJWT(g.CredentialID)
-		if err != nil {
-			return token.Grant{}, err
-		}
-		if !ok {
-			state(r).refused = &g
-			return token.Grant{}, apiErr(http.StatusForbidden, "TOKEN_EXHAUSTED", "the access JWT has no uses left")
-		}
-	}
-	return g, nil
 }
 
-func unauthorized(err error) error {
-	return &Error{Status: http.StatusUnauthorized, Reason: "UNAUTHORIZED", Details: detail(err), Cause: err}
-}
-
-// resolve looks a presented credential up and turns it into a Grant.
-func (s *Server) resolve(p token.Presented) (token.Grant, error) {
-	switch p.Kind {
-	case token.KindAPIKey:
-		h := s.hasher.Sum(p.Secret)
-		k, err := s.store.APIKeyByHash(h[:])
-		if errors.Is(err, store.ErrNotFound) {
-			return token.Grant{}, apiErr(http.StatusUnauthorized, "UNAUTHORIZED", "unknown API key")
-		}
-		if err != nil {
-			return token.Grant{}, err
-		}
-		if k.Revoked() {
-			return token.Grant{}, apiErr(http.StatusUnauthorized, "UNAUTHORIZED", "API key revoked")
-		}
-		return keyGrant(k)
-	case token.KindUploadToken:
-		h := s.hasher.Sum(p.Secret)
-		t, k, err := s.store.TokenByHash(h[:])
-		if errors.Is(err, store.ErrNotFound) {
-			return token.Grant{}, apiErr(http.StatusUnauthorized, "UNAUTHORIZED", "unknown upload token")
-		}
-		if err != nil {
-			return token.Grant{}, err
-		}
-		if !t.RevokedAt.IsZero() {
-			s.store.RecordFailure(t.ID, "TOKEN_REVOKED")
-			return token.Grant{}, apiErr(http.StatusUnauthorized, "TOKEN_REVOKED", "the upload token was revoked")
-		}
-		if k.Revoked() {
-			s.store.RecordFailure(t.ID, "TOKEN_REVOKED")
-			return token.Grant{}, apiErr(http.StatusUnauthorized, "TOKEN_REVOKED", "the API key that issued this token was revoked")
-		}
-		parent, err := keyGrant(k)
-		if err != nil {
-			return token.Grant{}, err
-		}
-		return tokenGrant(parent, t)
-	case token.KindAccessJWT:
-		return s.resolveAccessJWT(p.Secret)
-	}
-	return token.Grant{}, apiErr(http.StatusUnauthorized, "UNAUTHORIZED", "unsupported credential")
-}
-
-// keyGrant is the Grant of an API key: everything its scopes allow.
-func keyGrant(k store.APIKey) (token.Grant, error) {
-	scopes, err := token.ParseScopes(k.Scopes)
-	if err != nil {
-		return token.Grant{}, err
-	}
-	return token.Grant{
-		Kind:         token.KindAPIKey,
-		AccountID:    k.AccountID,
-		IssuerKeyID:  k.ID,
-		CredentialID: k.ID,
-		Prefix:       k.Prefix,
-		Scopes:       scopes,
-	}, nil
-}
-
-// tokenGrant narrows the issuing key's grant to a stored upload token.
-func tokenGrant(parent token.Grant, t store.Token) (token.Grant, error) {
-	ips, err := token.ParseCIDRs(t.IPAllow)
-	if err != nil {
-		return token.Grant{}, err
-	}
-	scopes, err := token.ParseScopes(t.Scopes)
-	if err != nil {
-		return token.Grant{}, err
-	}
-	g, err := parent.Narrow(token.KindUploadToken, scopes, token.Constraints{
-		ExpiresAt:        t.ExpiresAt,
-		MaxUploads:       t.MaxUploads,
-		MaxFileBytes:     t.MaxFileBytes,
-		MaxTotalBytes:    t.MaxTotalBytes,
-		AllowedMimeTypes: t.AllowedMimeTypes,
-		IPAllow:          ips,
-		AllowedOrigins:   t.AllowedOrigins,
-		Name:             t.BoundName,
-		Metadata:         t.BoundMetadata,
+// authenticate resolves and checks the request's credential through the
+// domain (headers first, then bodyToken, a multipart `token` field) and
+// keeps the principal in the request state.
+func (s *Server) authenticate(r *http.Request, scopes []token.Scope, bodyToken string) error {
+	st := state(r)
+	p, err := s.svc.Authenticate(r.Context(), pinning.AuthRequest{
+		APIKeyHeader:  r.Header.Get("X-Api-Key"),
+		Authorization: r.Header.Get("Authorization"),
+		BodyToken:     bodyToken,
+		Scopes:        scopes,
+		ClientIP:      s.clientIP(r),
+		Origin:        r.Header.Get("Origin"),
 	})
+	st.principal = p
 	if err != nil {
-		return token.Grant{}, err
+		st.refused = p.AccountID != ""
+		return err
 	}
-	g.CredentialID = t.ID
-	g.Prefix = t.Prefix
-	return g, nil
+	st.authed = true
+	return nil
 }
 
 // clientIP is the address ipWhitelist is checked against: the peer address,
 // or, when the peer is a trusted proxy, the nearest untrusted address in
 // X-Forwarded-For (read right to left, since a client can prepend anything).
+// A hop that does not parse makes the address unknown (the zero Addr,
+// which an IP whitelist refuses), never the proxy's own.
 func (s *Server) clientIP(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -298,9 +235,13 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		h := strings.TrimSpace(hops[i])
+		if h == "" && len(hops) == 1 {
+			return addr // no X-Forwarded-For: the proxy itself is the client
+		}
+		hop, err := netip.ParseAddr(h)
 		if err != nil {
-			return addr
+			return netip.Addr{}
 		}
 		hop = hop.Unmap()
 		if !s.trusted(hop) {
@@ -318,4 +259,42 @@ func (s *Server) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// bindAccount resolves the account an authenticated request acts on, once
+// for every route: the caller's own, or the one ?account= names (id or
+// name), which only the operator (the socket, or a credential with scope
+// admin) may do; anyone else naming another account gets 403. The
+// operator naming none acts on the first account.
+func (s *Server) bindAccount(r *http.Request) error {
+	st := state(r)
+	a, err := s.svc.Account(r.Context(), st.principal, r.URL.Query().Get("account"))
+	if err != nil {
+		return err
+	}
+	st.account = a.ID
+	return nil
+}
+
+// account is the account the request acts on (see bindAccount).
+func (s *Server) account(r *http.Request) (string, error) {
+	if a := state(r).account; a != "" {
+		return a, nil
+	}
+	return "", fmt.Errorf("%w: the request names no account", pinning.ErrNotFound)
+}
+
+// ownAccount is the account a revocation is limited to: the caller's, or
+// any ("") for the operator.
+func ownAccount(r *http.Request) string {
+	if p := principal(r); !p.Operator {
+		return p.AccountID
+	}
+	return ""
+}
+
+// isCanceled reports a request that ended because its client left or the
+// server is shutting down: not a server fault.
+func isCanceled(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -5,105 +5,149 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
+	"strings"
 
+	"github.com/ninja-ipfs/ninja/api"
 	"github.com/ninja-ipfs/ninja/node"
-	"github.com/ninja-ipfs/ninja/store"
+	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
-// Error is an API error: an HTTP status, a machine-readable reason and a
-// human-readable details string. Its cause is logged, never sent.
-type Error struct {
+// HTTP-level conditions, the server's own.
+var (
+	errNoRoute          = errors.New("no such endpoint")
+	errMethodNotAllowed = errors.New("method not allowed")
+)
+
+// apiError is what a client is told about an error.
+type apiError struct {
 	Status  int
 	Reason  string
 	Details string
-	Cause   error
 }
 
-func (e *Error) Error() string {
-	if e.Cause != nil {
-		return fmt.Sprintf("%s: %s: %v", e.Reason, e.Details, e.Cause)
-	}
-	return e.Reason + ": " + e.Details
+// errorTable maps every sentinel a handler may see to its status and
+// reason. Order matters: the first that matches wins, so token.ErrMissing
+// comes before the token.ErrUnknown it wraps. fallback is the details
+// text when the error carries none of its own.
+var errorTable = []struct {
+	err      error
+	status   int
+	reason   string
+	fallback string
+}{
+	{token.ErrMissing, http.StatusUnauthorized, "UNAUTHORIZED", "missing credential"},
+	{token.ErrMalformed, http.StatusUnauthorized, "UNAUTHORIZED", "malformed credential"},
+	{token.ErrUnknown, http.StatusUnauthorized, "UNAUTHORIZED", "unknown credential"},
+	{token.ErrExpired, http.StatusUnauthorized, "TOKEN_EXPIRED", "the credential expired"},
+	{token.ErrRevoked, http.StatusUnauthorized, "TOKEN_REVOKED", "the credential was revoked"},
+	{token.ErrForbidden, http.StatusForbidden, "FORBIDDEN", "the credential may not do this"},
+	{token.ErrExhausted, http.StatusForbidden, "TOKEN_EXHAUSTED", "the credential has no uses left"},
+	{token.ErrIPNotAllowed, http.StatusForbidden, "IP_NOT_ALLOWED", "this client address may not use the credential"},
+	{token.ErrOriginNotAllowed, http.StatusForbidden, "ORIGIN_NOT_ALLOWED", "this origin may not use the credential"},
+	{token.ErrReplayed, http.StatusConflict, "TOKEN_REPLAYED", "the single-use credential was used before"},
+	{token.ErrSizeExceeded, http.StatusRequestEntityTooLarge, "SIZE_EXCEEDED", "the upload is over its size limit"},
+	{token.ErrMimeNotAllowed, http.StatusUnsupportedMediaType, "MIME_NOT_ALLOWED", "this file type is not allowed"},
+	{token.ErrParamMismatch, http.StatusUnprocessableEntity, "PARAM_MISMATCH", "a parameter differs from what the credential binds"},
+	{pinning.ErrInvalidCID, http.StatusBadRequest, "INVALID_CID", "invalid CID"},
+	{pinning.ErrInvalidContent, http.StatusBadRequest, "INVALID_CONTENT", "invalid content"},
+	{node.ErrInvalidCAR, http.StatusBadRequest, "INVALID_CONTENT", "invalid CAR"},
+	{node.ErrBadPath, http.StatusBadRequest, "BAD_REQUEST", "invalid file path"},
+	{pinning.ErrInvalid, http.StatusBadRequest, "BAD_REQUEST", "invalid request"},
+	{pinning.ErrNotFound, http.StatusNotFound, "NOT_FOUND", "the requested object was not found"},
+	{errNoRoute, http.StatusNotFound, "NOT_FOUND", "no such endpoint"},
+	{errMethodNotAllowed, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method not allowed"},
+	{pinning.ErrQuota, http.StatusConflict, "INSUFFICIENT_FUNDS", "the account's quota is used up"},
+	{pinning.ErrNoIssuer, http.StatusConflict, "NO_ISSUER", "no key can issue this credential"},
+	{pinning.ErrConflict, http.StatusConflict, "CONFLICT", "the request conflicts with an existing record"},
+	{pinning.ErrUnavailable, http.StatusServiceUnavailable, "UNAVAILABLE", "this server does not offer that"},
+	{context.Canceled, http.StatusServiceUnavailable, "CANCELED", "the request was canceled"},
+	{context.DeadlineExceeded, http.StatusServiceUnavailable, "CANCELED", "the request took too long"},
 }
 
-func (e *Error) Unwrap() error { return e.Cause }
-
-func apiErr(status int, reason, format string, args ...any) *Error {
-	return &Error{Status: status, Reason: reason, Details: fmt.Sprintf(format, args...)}
-}
-
-func badRequest(format string, args ...any) *Error {
-	return apiErr(http.StatusBadRequest, "BAD_REQUEST", format, args...)
-}
-
-// errSizeExceeded marks a body cut off at the configured upload limit.
-var errSizeExceeded = errors.New("upload exceeds the size limit")
-
-// toAPIError maps every error the handlers see to the one status and reason
-// a client gets. This is the only place that does so.
-func toAPIError(err error) *Error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
+// toAPIError maps every error a handler returns to the status, reason and
+// details a client gets. It is the only place that does so. The details
+// are the text of the error that wraps the sentinel, without the
+// sentinel's own words and without the wrap prefixes added on the way up
+// ("import file: …"), which are for the log, not the client.
+func toAPIError(err error) apiError {
 	var mbe *http.MaxBytesError
-	switch {
-	case errors.Is(err, errSizeExceeded), errors.As(err, &mbe), errors.Is(err, token.ErrSizeExceeded),
-		errors.Is(err, store.ErrLimit):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Reason: "SIZE_EXCEEDED", Details: detail(err), Cause: err}
-	case errors.Is(err, node.ErrInvalidCAR):
-		return &Error{Status: http.StatusBadRequest, Reason: "INVALID_CONTENT", Details: detail(err), Cause: err}
-	case errors.Is(err, node.ErrBadPath):
-		return &Error{Status: http.StatusBadRequest, Reason: "BAD_REQUEST", Details: detail(err), Cause: err}
-	case errors.Is(err, store.ErrNotFound):
-		return &Error{Status: http.StatusNotFound, Reason: "NOT_FOUND", Details: "the requested object was not found", Cause: err}
-	case errors.Is(err, store.ErrConflict):
-		return &Error{Status: http.StatusConflict, Reason: "CONFLICT", Details: detail(err), Cause: err}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &Error{Status: http.StatusServiceUnavailable, Reason: "CANCELED", Details: "the request was canceled", Cause: err}
+	if errors.As(err, &mbe) {
+		return apiError{http.StatusRequestEntityTooLarge, "SIZE_EXCEEDED", fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit)}
 	}
-	if status, reason := token.Reason(err); status != 0 {
-		return &Error{Status: status, Reason: reason, Details: token.Detail(err), Cause: err}
+	for _, e := range errorTable {
+		if errors.Is(err, e.err) {
+			d := details(err, e.err)
+			if d == "" {
+				d = e.fallback
+			}
+			return apiError{e.status, e.reason, d}
+		}
 	}
-	return &Error{Status: http.StatusInternalServerError, Reason: "INTERNAL_ERROR", Details: "internal server error", Cause: err}
+	return apiError{http.StatusInternalServerError, "INTERNAL_ERROR", "internal server error"}
 }
 
-// detail is the client-safe message of errors whose text carries no secret
-// or internal path (token policy, size and parse errors).
-func detail(err error) string { return err.Error() }
-
-type errorBody struct {
-	Error struct {
-		Reason  string `json:"reason"`
-		Details string `json:"details,omitempty"`
-	} `json:"error"`
+// details finds, in err's tree, the error that wraps sentinel directly and
+// returns its text after the sentinel's ("size exceeded: the file is larger
+// than …" gives "the file is larger than …"). Errors meant for a client are
+// written sentinel first, fmt.Errorf("%w: what happened", ErrX); text put
+// before a sentinel ("import file: %w") is context for the log, so "" is
+// returned for it and for a bare sentinel, and the reason's own words apply.
+func details(err, sentinel error) string {
+	var found error
+	var walk func(e error) bool
+	walk = func(e error) bool {
+		var kids []error
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			kids = u.Unwrap()
+		case interface{ Unwrap() error }:
+			if k := u.Unwrap(); k != nil {
+				kids = []error{k}
+			}
+		}
+		for _, k := range kids {
+			if k == sentinel {
+				found = e
+				return true
+			}
+			if walk(k) {
+				return true
+			}
+		}
+		return false
+	}
+	if err == sentinel || !walk(err) {
+		return ""
+	}
+	rest, _ := strings.CutPrefix(found.Error(), sentinel.Error()+": ")
+	if rest == found.Error() {
+		return ""
+	}
+	return rest
 }
 
-// writeError sends err in the Pinning Service API error shape.
+// writeError sends err in the Pinning Service API error shape, logging
+// server faults (with their full text) at error and refusals at debug.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := toAPIError(err)
-	if e.Status >= 500 && !errors.Is(err, context.Canceled) { // a client that left is not a server fault
+	state(r).reason = e.Reason
+	switch {
+	case e.Status >= 500 && !isCanceled(err):
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	} else {
+	default:
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "reason", e.Reason, "err", err)
 	}
 	if e.Status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
-	var body errorBody
-	body.Error.Reason = e.Reason
-	body.Error.Details = e.Details
-	writeJSON(w, e.Status, body)
+	writeJSON(w, e.Status, api.ErrorBody{Error: api.ErrorDetail{Reason: e.Reason, Details: e.Details}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	if err := enc.Encode(v); err != nil {
-		slog.Debug("write response", "err", err)
-	}
+	// An encoding error here is a client gone mid-response; nothing to do.
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -1,10 +1,11 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 
-	"github.com/ninja-ipfs/ninja/store"
+	"github.com/ninja-ipfs/ninja/pinning"
 )
 
 // handleGateway serves /ipfs/ through the node's gateway handler, which
@@ -15,15 +16,19 @@ import (
 // their scripts, but in an opaque origin that cannot read the dashboard's
 // storage (where its key lives) or call the API as it. Sites that need
 // their own origin belong on a subdomain gateway.
-func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) error {
+	if s.gateway == nil {
+		return fmt.Errorf("%w: this server has no gateway", pinning.ErrUnavailable)
+	}
 	h := w.Header()
 	h.Set("Content-Security-Policy", gatewayCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	cw := &countingWriter{ResponseWriter: w}
-	s.node.Gateway().ServeHTTP(cw, r)
+	s.gateway.ServeHTTP(cw, r)
 	if cw.n > 0 {
-		s.store.RecordEvent(store.Event{Endpoint: "GET /ipfs/", Status: cw.status, GatewayBytes: cw.n, CID: firstSegment(r.URL.Path)})
+		s.svc.RecordGatewayRead(firstSegment(r.URL.Path), cw.status, cw.n)
 	}
+	return nil
 }
 
 // gatewayCSP sandboxes gateway responses without allow-same-origin.

@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
 	"io"
@@ -13,22 +12,29 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/ninja-ipfs/ninja/app"
 	"github.com/ninja-ipfs/ninja/node"
+	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/server"
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
-// env is a real server (real store, real node) on loopback.
+// env is a real ninja (store, offline node on loopback, domain, server)
+// opened on a temporary data directory by the same wiring `ninja serve`
+// uses, behind an httptest server.
 type env struct {
 	t      *testing.T
+	dir    string
+	opts   app.Options
+	app    *app.App
 	srv    *server.Server
+	svc    *pinning.Service
 	http   *httptest.Server
 	store  *store.Store
 	node   *node.Node
@@ -40,57 +46,73 @@ type env struct {
 	now    time.Time
 }
 
-type envOption func(*server.Config)
+// envOption changes the wiring's options before the env opens.
+type envOption func(*app.Options)
+
+func withPublicURL(u string) envOption { return func(o *app.Options) { o.Server.PublicURL = u } }
+func withMaxUpload(n int64) envOption  { return func(o *app.Options) { o.MaxUploadBytes = n } }
+func withFetch(f pinning.FetchConfig) envOption {
+	return func(o *app.Options) { o.Fetch = f }
+}
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	dir := t.TempDir()
-	e := &env{t: t, now: time.Now()}
-	e.store, e.node = openParts(t, dir)
-	e.hasher = token.NewHasher(bytes.Repeat([]byte{7}, 32))
-	cfg := server.Config{Logger: quietLogger()}
-	for _, o := range opts {
-		o(&cfg)
+	e := &env{t: t, dir: t.TempDir(), now: time.Now()}
+	e.opts = app.Options{
+		DataDir: e.dir, Create: true, Network: true,
+		Node:   node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true},
+		Fetch:  pinning.FetchConfig{Timeout: 20 * time.Second},
+		Store:  store.Options{EventFlushInterval: 50 * time.Millisecond},
+		Logger: quietLogger(),
 	}
-	e.signer = token.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)))
-	e.srv = server.New(cfg, server.Deps{Store: e.store, Node: e.node, Hasher: e.hasher, Signer: e.signer})
-	e.http = httptest.NewServer(e.srv.Handler())
-	t.Cleanup(e.http.Close) // runs before openParts' cleanup
+	for _, o := range opts {
+		o(&e.opts)
+	}
+	e.open()
 	var err error
 	e.acct, err = e.store.CreateAccount("default")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.admin = e.mintKey(e.acct.ID, token.ScopeAdmin)
-	e.key = e.mintKey(e.acct.ID, token.ScopeUpload, token.ScopePinsRead, token.ScopePinsWrite, token.ScopeTokensWrite, token.ScopeAnalyticsRead)
+	e.key = e.mintKey(e.acct.ID, pinning.DefaultKeyScopes()...)
 	return e
 }
 
-// openParts opens a real store and an offline node on loopback in dir and
-// closes them when the test ends, after anything registered later.
-func openParts(t *testing.T, dir string) (*store.Store, *node.Node) {
-	t.Helper()
-	st, err := store.Open(filepath.Join(dir, "ninja.db"), store.Options{EventFlushInterval: 50 * time.Millisecond})
+// open opens the data directory and starts serving it.
+func (e *env) open() {
+	e.t.Helper()
+	a, err := app.Open(context.Background(), e.opts)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	nd, err := node.New(context.Background(), node.Config{DataDir: dir, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, Logger: quietLogger()})
-	if err != nil {
-		st.Close(context.Background())
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
+	e.app, e.srv, e.svc, e.store, e.node, e.hasher, e.signer = a, a.Server, a.Service, a.Store, a.Node, a.Hasher, a.Signer
+	e.http = httptest.NewServer(a.Server.Handler())
+	h, closed := e.http, a
+	e.t.Cleanup(func() {
+		h.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		nd.Close(ctx)
-		st.Close(ctx)
+		closed.Close(ctx)
 	})
-	return st, nd
+}
+
+// restart closes the data directory as a shutdown would and opens it
+// again; keys and records persist, the HTTP address changes.
+func (e *env) restart() {
+	e.t.Helper()
+	e.http.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.app.Close(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.open()
 }
 
 func (e *env) mintKey(accountID string, scopes ...token.Scope) string {
 	e.t.Helper()
-	secret, _, err := server.MintAPIKey(e.store, e.hasher, accountID, "test", scopes)
+	secret, _, err := e.svc.CreateAPIKey(context.Background(), accountID, "test", scopes)
 	if err != nil {
 		e.t.Fatal(err)
 	}

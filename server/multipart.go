@@ -1,314 +1,216 @@
 package server
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 
-	"github.com/ipfs/go-cid"
-
-	"github.com/ninja-ipfs/ninja/node"
+	"github.com/ninja-ipfs/ninja/api"
+	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
-// maxFieldBytes caps one non-file multipart field (name, metadata, token).
-const maxFieldBytes = 64 << 10
+// Multipart bounds: a non-file field (name, metadata, token) and the
+// number of fields, so option fields cannot be a way around the body's
+// size accounting.
+const (
+	maxFieldBytes = 64 << 10
+	maxFields     = 256
+)
 
-// uploadOptions are POST /upload's options, from the query string and from
-// the form fields that precede the first file part.
+// uploadOptions are POST /upload's options, from the query string and the
+// form fields.
 type uploadOptions struct {
-	name        string
-	description string
-	metadata    map[string]string
-	cidVersion  *int
-	wrap        *bool
-	token       string
+	describe   pinning.Describe
+	cidVersion *int
+	token      string
 }
 
-func (o *uploadOptions) set(key, value string) error {
+// set applies one option. afterFiles says whether a file part came first:
+// then an option that changes how bytes are imported is refused (naming
+// it), and what only describes the pin is taken. Unknown fields are
+// ignored, as form builders add their own.
+func (o *uploadOptions) set(key, value string, afterFiles bool) error {
 	var err error
 	switch key {
 	case "name":
-		o.name = value
-		err = checkLabels(value, "")
+		o.describe.Name = value
 	case "description":
-		o.description = value
-		err = checkLabels("", value)
+		o.describe.Description = value
 	case "metadata", "keyvalues":
-		o.metadata, err = parseMetadata(json.RawMessage(value))
+		o.describe.Metadata, err = parseMetadata([]byte(value))
 	case "cidVersion", "cid-version":
+		if afterFiles {
+			return fmt.Errorf("%w: option field %q changes how the files are imported, so it must come before the file parts", pinning.ErrInvalid, key)
+		}
 		o.cidVersion, err = parseCIDVersion(value)
 	case "wrapWithDirectory", "wrap-with-directory":
-		o.wrap, err = parseBoolParam(key, value)
+		o.describe.WrapWithDirectory, err = parseBoolParam(key, value)
 	case "token":
 		o.token = value
 	}
 	return err
 }
 
+// hasHeaderCredential reports whether the request carries a credential in
+// its headers, which is then checked before any of the body is read.
+func hasHeaderCredential(r *http.Request) bool {
+	return r.Header.Get("X-Api-Key") != "" || r.Header.Get("Authorization") != ""
+}
+
 // handleUpload is the streaming upload: a multipart/form-data body read part
 // by part straight into the block store, or a CAR body.
-func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 	var opts uploadOptions
 	for key, vals := range r.URL.Query() {
-		if err := opts.set(key, vals[0]); err != nil {
-			s.writeError(w, r, err)
-			return
+		if err := opts.set(key, vals[0], false); err != nil {
+			return err
 		}
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes+(1<<20))
+	// A credential in the headers is checked before any of the body is
+	// read: an unauthenticated client costs nothing more.
+	if hasHeaderCredential(r) {
+		if err := s.authorizeUpload(r, &opts); err != nil {
+			return err
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.svc.MaxUploadBytes()+(1<<20))
 	var (
 		pins []store.Pin
 		err  error
 	)
 	switch mediaType(r.Header.Get("Content-Type")) {
-	case "application/vnd.ipld.car":
+	case pinning.CARType:
 		pins, err = s.uploadCAR(r, &opts)
 	case "multipart/form-data":
 		pins, err = s.uploadMultipart(r, &opts)
 	default:
 		// Authenticate first: a caller without the upload scope learns that,
 		// not how to format a body.
-		if _, _, err = s.authorize(r, &opts); err == nil {
-			err = badRequest("POST /upload takes multipart/form-data or application/vnd.ipld.car")
+		if err = s.authorizeUpload(r, &opts); err == nil {
+			err = fmt.Errorf("%w: POST /upload takes multipart/form-data or application/vnd.ipld.car", pinning.ErrInvalid)
 		}
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	st := state(r)
-	st.cid, st.mimeType = pins[0].CID, pins[0].MimeType
-	for _, p := range pins {
-		st.bytes += p.Size
-	}
+	reportUpload(r, pins)
 	if len(pins) == 1 {
 		writeJSON(w, http.StatusOK, s.result(r, pins[0]))
-		return
+		return nil
 	}
-	out := make([]uploadResult, len(pins))
+	out := api.MultiUploadResult{CID: pins[0].CID, Roots: make([]api.UploadResult, len(pins))}
 	for i, p := range pins {
-		out[i] = s.result(r, p)
+		out.Roots[i] = s.result(r, p)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cid": pins[0].CID, "roots": out})
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-// authorize authenticates a self-authenticating upload once its options are
-// known (the credential may be the `token` field) and binds its parameters.
-func (s *Server) authorize(r *http.Request, opts *uploadOptions) (token.Grant, token.Params, error) {
-	st := state(r)
-	g, err := s.authenticate(r, []token.Scope{token.ScopeUpload}, opts.token)
+// authorizeUpload authenticates a request whose credential was not in its
+// headers: the `token` option (a field before the file parts, or the
+// query), once the options before the first file are known.
+func (s *Server) authorizeUpload(r *http.Request, opts *uploadOptions) error {
+	if state(r).authed {
+		return nil
+	}
+	err := s.authenticate(r, []token.Scope{token.ScopeUpload}, opts.token)
 	if errors.Is(err, token.ErrMissing) {
-		return token.Grant{}, token.Params{}, apiErr(http.StatusUnauthorized, "UNAUTHORIZED",
-			"missing credential: send Authorization (or X-Api-Key), or the multipart field token before the first file part")
+		return fmt.Errorf("%w: send Authorization (or X-Api-Key), or the multipart field token before the first file part", token.ErrMissing)
 	}
 	if err != nil {
-		return token.Grant{}, token.Params{}, err
+		return err
 	}
-	st.grant = &g
-	params, err := s.bindParams(r, g, token.Params{Name: opts.name, Metadata: opts.metadata, CIDVersion: opts.cidVersion, WrapWithDirectory: opts.wrap}, opts.description)
-	if err != nil {
-		s.failToken(g, err)
-		return token.Grant{}, token.Params{}, err
-	}
-	return g, params, nil
+	return s.bindAccount(r)
 }
 
 func (s *Server) uploadCAR(r *http.Request, opts *uploadOptions) ([]store.Pin, error) {
-	g, params, err := s.authorize(r, opts)
+	if err := s.authorizeUpload(r, opts); err != nil {
+		return nil, err
+	}
+	u, err := s.svc.BeginUpload(r.Context(), actor(r), pinning.ImportOptions{CIDVersion: opts.cidVersion})
 	if err != nil {
 		return nil, err
 	}
-	const carType = "application/vnd.ipld.car"
-	if err := g.CheckFile(token.File{Size: r.ContentLength, DeclaredType: carType, SniffedType: carType}); err != nil {
-		s.failToken(g, err)
+	defer u.Abort()
+	if _, err := u.AddCAR(r.Context(), r.Body, r.ContentLength); err != nil {
 		return nil, err
 	}
-	u, err := s.beginUpload(g, profileFor(params.CIDVersion))
-	if err != nil {
-		return nil, err
-	}
-	lr := &limitReader{r: r.Body, left: u.fileLimit()}
-	cr := &countReader{r: lr}
-	roots, err := u.imp.AddCAR(r.Context(), cr)
-	u.read = cr.n
-	if err != nil {
-		u.fail(err)
-		return nil, err
-	}
-	if len(roots) == 0 {
-		err := apiErr(http.StatusBadRequest, "INVALID_CONTENT", "the CAR has no roots")
-		u.fail(err)
-		return nil, err
-	}
-	pins := make([]store.Pin, len(roots))
-	for i, root := range roots {
-		pins[i] = store.Pin{CID: root.String(), Name: params.Name, Description: opts.description,
-			Metadata: params.Metadata, MimeType: carType, Size: cr.n}
-	}
-	// Like `ipfs dag import`, a root is pinned only if the CAR (with what
-	// is here already) holds its whole DAG; a partial DAG is refused.
-	u.verify = func(ctx context.Context, pins []store.Pin) error {
-		for i, root := range roots {
-			size, complete, err := s.node.LocalDAG(ctx, root)
-			if err != nil {
-				return err
-			}
-			if !complete {
-				return apiErr(http.StatusBadRequest, "INVALID_CONTENT", "the CAR does not hold the whole DAG of its root %s", root)
-			}
-			// Each root's size is its own DAG's, not the whole CAR's.
-			pins[i].DagSize, pins[i].Size = int64(size), int64(size)
-		}
-		return nil
-	}
-	return u.commit(r.Context(), pins)
+	return u.Finish(r.Context(), opts.describe)
 }
 
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// uploadMultipart streams every file part into one import. One file gives
+// uploadMultipart streams every file part into one upload. One file gives
 // its file CID; several files, or names with "/", give a directory.
+// Fields that describe the pin may come before or after the files.
 func (s *Server) uploadMultipart(r *http.Request, opts *uploadOptions) ([]store.Pin, error) {
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, badRequest("malformed multipart body: %v", err)
+		return nil, fmt.Errorf("%w: malformed multipart body: %v", pinning.ErrInvalid, err)
 	}
-	var (
-		u       *uploadSession
-		params  token.Params
-		entries []node.DirEntry
-		mimes   []string
-		total   int64
-	)
-	fail := func(err error) ([]store.Pin, error) {
+	var u *pinning.Upload
+	defer func() {
 		if u != nil {
-			u.fail(err)
+			u.Abort()
 		}
-		return nil, err
-	}
-	for {
+	}()
+	for fields := 0; ; {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return fail(multipartErr(err))
+			return nil, malformed(err)
 		}
 		filename, isFile := partFileName(part)
 		if !isFile {
-			if u != nil {
-				return fail(badRequest("option field %q must come before the file parts", part.FormName()))
+			if fields++; fields > maxFields {
+				return nil, fmt.Errorf("%w: the form has more than %d fields", pinning.ErrInvalid, maxFields)
 			}
-			value, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-			if err != nil {
-				return fail(multipartErr(err))
-			}
-			if len(value) > maxFieldBytes {
-				return fail(badRequest("field %q is longer than %d bytes", part.FormName(), maxFieldBytes))
-			}
-			if err := opts.set(part.FormName(), string(value)); err != nil {
-				return fail(err)
+			if err := readField(part, opts, u != nil); err != nil {
+				return nil, err
 			}
 			continue
 		}
 		if u == nil {
-			var g token.Grant
-			g, params, err = s.authorize(r, opts)
-			if err != nil {
+			if err := s.authorizeUpload(r, opts); err != nil {
 				return nil, err
 			}
-			if u, err = s.beginUpload(g, profileFor(params.CIDVersion)); err != nil {
+			if u, err = s.svc.BeginUpload(r.Context(), actor(r), pinning.ImportOptions{CIDVersion: opts.cidVersion}); err != nil {
 				return nil, err
 			}
 		}
-		p, err := cleanPath(filename)
-		if err != nil {
-			return fail(err)
+		info := pinning.FileInfo{Name: filename, DeclaredType: mediaType(part.Header.Get("Content-Type"))}
+		body := &partReader{r: part}
+		if _, err := u.AddFile(r.Context(), body, info); err != nil {
+			return nil, body.blame(err)
 		}
-		if err := checkJWTFile(r, len(entries), p); err != nil {
-			return fail(err)
-		}
-		c, n, sniffed, err := u.addFile(r.Context(), part, p, mediaType(part.Header.Get("Content-Type")))
-		if err != nil {
-			return fail(multipartErr(err))
-		}
-		entries = append(entries, node.DirEntry{Path: p, Cid: c, Size: uint64(n)})
-		mimes = append(mimes, sniffed)
-		total += n
 	}
 	if u == nil {
-		return nil, badRequest("the request has no file part")
+		if err := s.authorizeUpload(r, opts); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: the request has no file part", pinning.ErrInvalid)
 	}
-	root, name, mimeType, err := s.buildRoot(r.Context(), u, entries, mimes, params)
-	if err != nil {
-		return fail(err)
-	}
-	if params.Name != "" {
-		name = params.Name
-	}
-	return u.commit(r.Context(), []store.Pin{{
-		CID: root.String(), Name: name, Description: opts.description,
-		Metadata: params.Metadata, MimeType: mimeType, Size: total,
-	}})
+	return u.Finish(r.Context(), opts.describe)
 }
 
-// buildRoot picks the upload's root. A single file without a directory in
-// its name is its own root unless wrapWithDirectory is set. Otherwise the
-// files form a directory; when every path shares one top directory (a
-// folder upload, "site/a.txt", "site/b.txt"), that directory is the root,
-// as `ipfs add -r site` gives, unless wrapWithDirectory asks for the wrapper.
-func (s *Server) buildRoot(ctx context.Context, u *uploadSession, entries []node.DirEntry, mimes []string, p token.Params) (cid.Cid, string, string, error) {
-	wrap := p.WrapWithDirectory != nil && *p.WrapWithDirectory
-	if len(entries) == 1 && !strings.Contains(entries[0].Path, "/") && !wrap {
-		return entries[0].Cid, entries[0].Path, mimes[0], nil
-	}
-	name := ""
-	if top, ok := commonTop(entries); ok && !wrap {
-		name = top
-		trimmed := make([]node.DirEntry, len(entries))
-		for i, e := range entries {
-			trimmed[i] = e
-			trimmed[i].Path = strings.TrimPrefix(e.Path, top+"/")
-		}
-		entries = trimmed
-	}
-	root, err := u.imp.AddDirectory(ctx, entries)
+// readField reads one non-file field into opts.
+func readField(part *multipart.Part, opts *uploadOptions, afterFiles bool) error {
+	body := &partReader{r: part}
+	value, err := io.ReadAll(io.LimitReader(body, maxFieldBytes+1))
 	if err != nil {
-		return cid.Undef, "", "", err
+		return body.blame(err)
 	}
-	return root, name, "inode/directory", nil
-}
-
-// commonTop returns the first path segment when every entry lies below it.
-func commonTop(entries []node.DirEntry) (string, bool) {
-	top, _, ok := strings.Cut(entries[0].Path, "/")
-	if !ok {
-		return "", false
+	if len(value) > maxFieldBytes {
+		return fmt.Errorf("%w: field %q is longer than %d bytes", pinning.ErrInvalid, part.FormName(), maxFieldBytes)
 	}
-	for _, e := range entries[1:] {
-		if t, _, ok := strings.Cut(e.Path, "/"); !ok || t != top {
-			return "", false
-		}
-	}
-	return top, true
+	return opts.set(part.FormName(), string(value), afterFiles)
 }
 
 // partFileName returns a part's file name as sent. multipart.Part.FileName
@@ -331,40 +233,38 @@ func partFileName(p *multipart.Part) (string, bool) {
 	return name, true
 }
 
-// cleanPath validates a file's path within an upload: relative, no "." or
-// ".." segments, no empty segments, no backslashes or NULs.
-func cleanPath(name string) (string, error) {
-	if name == "" {
-		return "file", nil
-	}
-	if strings.ContainsAny(name, "\\\x00") || strings.HasPrefix(name, "/") {
-		return "", badRequest("invalid file name %q", name)
-	}
-	for _, seg := range strings.Split(name, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return "", badRequest("invalid file name %q", name)
-		}
-	}
-	if path.Clean(name) != name {
-		return "", badRequest("invalid file name %q", name)
-	}
-	return name, nil
+// partReader remembers the error its part's body failed with, so an
+// upload that fails can tell a malformed or truncated body (the client's
+// fault, 400) from its own errors, without looking at error text.
+type partReader struct {
+	r   io.Reader
+	err error
 }
 
-// multipartErr keeps policy and size errors as they are and reports the
-// rest as a malformed body.
-func multipartErr(err error) error {
-	var e *Error
+func (p *partReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if err != nil && err != io.EOF {
+		p.err = err
+	}
+	return n, err
+}
+
+// blame returns err, reported as a malformed body when the body's own read
+// failed (a cut-off body, a broken part), unless that failure is the
+// request's size limit or the client leaving.
+func (p *partReader) blame(err error) error {
+	if p.err == nil {
+		return err
+	}
+	return malformed(p.err)
+}
+
+// malformed reports an error of the multipart reader as invalid input;
+// the body's size limit and a request that ended pass through.
+func malformed(err error) error {
 	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &e), errors.As(err, &mbe), errors.Is(err, errSizeExceeded),
-		errors.Is(err, context.Canceled), errors.Is(err, token.ErrMimeNotAllowed), errors.Is(err, token.ErrSizeExceeded):
-		return err
-	case toAPIError(err).Status != http.StatusInternalServerError:
+	if errors.As(err, &mbe) || isCanceled(err) {
 		return err
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "multipart") {
-		return badRequest("malformed multipart body: %v", err)
-	}
-	return err
+	return fmt.Errorf("%w: malformed multipart body: %v", pinning.ErrInvalid, err)
 }

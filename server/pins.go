@@ -5,52 +5,23 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ninja-ipfs/ninja/api"
+	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/store"
-	"github.com/ninja-ipfs/ninja/token"
 )
-
-// timeFormat is how times appear in JSON responses.
-const timeFormat = time.RFC3339Nano
-
-// pinStatus is the answer of GET /pins/{cid} and GET /pin/{cid}.
-type pinStatus struct {
-	CID         string            `json:"cid"`
-	Pinned      bool              `json:"pinned"`
-	Status      string            `json:"status"`
-	Created     string            `json:"created,omitempty"`
-	PinnedSince string            `json:"pinnedSince,omitempty"`
-	Name        string            `json:"name,omitempty"`
-	Description string            `json:"description,omitempty"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
-	Size        int64             `json:"size,omitempty"`
-	RequestID   string            `json:"requestId,omitempty"`
-	Reason      string            `json:"reason,omitempty"`
-}
 
 // handlePinStatus reports whether, and since when, a CID is pinned by the
 // caller's account. An upload token only sees the pins it made itself.
-func (s *Server) handlePinStatus(w http.ResponseWriter, r *http.Request) {
-	c, err := decodeCID(r.PathValue("cid"))
+func (s *Server) handlePinStatus(w http.ResponseWriter, r *http.Request) error {
+	c, err := pinning.ParseCID(r.PathValue("cid"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	g := grantOf(r)
-	pins, err := s.store.PinsByCID(g.AccountID, c.String())
+	pins, err := s.svc.PinsOfCID(r.Context(), actor(r), c)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	if !g.Allows(token.ScopePinsRead) {
-		own := pins[:0]
-		for _, p := range pins {
-			if p.CredentialID == g.CredentialID {
-				own = append(own, p)
-			}
-		}
-		pins = own
-	}
-	out := pinStatus{CID: c.String(), Status: "unpinned"}
+	out := api.PinStatus{CID: c.String(), Status: "unpinned"}
 	// Report the pinned record if any (the oldest, which says since when),
 	// else the newest request's state.
 	for _, p := range pins {
@@ -63,13 +34,14 @@ func (s *Server) handlePinStatus(w http.ResponseWriter, r *http.Request) {
 		out = statusOf(pins[len(pins)-1])
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func statusOf(p store.Pin) pinStatus {
-	st := pinStatus{
+func statusOf(p store.Pin) api.PinStatus {
+	st := api.PinStatus{
 		CID: p.CID, Pinned: p.Status == store.StatusPinned, Status: p.Status,
 		Created: p.Created.Format(timeFormat), Name: p.Name, Description: p.Description,
-		Metadata: p.Metadata, Size: p.Size, RequestID: p.ID, Reason: p.Reason,
+		Metadata: p.Metadata, Size: pinSize(p), DagSize: p.DagSize, RequestID: p.ID, Reason: p.Reason,
 	}
 	if st.Pinned {
 		since := p.Created
@@ -81,44 +53,39 @@ func statusOf(p store.Pin) pinStatus {
 	return st
 }
 
-// uploadItem is one entry of GET /upload/list.
-type uploadItem struct {
-	uploadResult
-	Description string            `json:"description,omitempty"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
-	Status      string            `json:"status"`
-	ID          string            `json:"id"`
-	Prefix      string            `json:"API_KEY_PREFIX,omitempty"`
+// pinSize is a pin's size as the upload API shows it: the uploaded bytes,
+// or for a pin by CID (which uploaded none) its DAG's.
+func pinSize(p store.Pin) int64 {
+	if p.Size > 0 {
+		return p.Size
+	}
+	return p.DagSize
 }
 
 // handleUploadList lists the account's uploads, newest first, optionally
 // within [from, to] (RFC 3339 or unix milliseconds) and paged with limit and
 // before (the created time of the last item of the previous page).
-func (s *Server) handleUploadList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleUploadList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	from, err := parseTimeParam(q.Get("from"))
+	from, err := parseTimeParam("from", q.Get("from"))
 	if err != nil {
-		s.writeError(w, r, badRequest("from: %v", err))
-		return
+		return err
 	}
-	to, err := parseTimeParam(q.Get("to"))
+	to, err := parseTimeParam("to", q.Get("to"))
 	if err != nil {
-		s.writeError(w, r, badRequest("to: %v", err))
-		return
+		return err
 	}
 	if len(q.Get("to")) == len(dayFormat) { // a bare date includes that whole day
 		to = to.AddDate(0, 0, 1).Add(-time.Nanosecond)
 	}
-	before, err := parseTimeParam(q.Get("before"))
+	before, err := parseTimeParam("before", q.Get("before"))
 	if err != nil {
-		s.writeError(w, r, badRequest("before: %v", err))
-		return
+		return err
 	}
 	limit := 100
 	if v := q.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
-			s.writeError(w, r, badRequest("limit must be between 1 and 1000"))
-			return
+			return errInvalid("limit must be between 1 and 1000")
 		}
 	}
 	f := store.PinFilter{Limit: limit, Before: before}
@@ -134,22 +101,27 @@ func (s *Server) handleUploadList(w http.ResponseWriter, r *http.Request) {
 	if c := q.Get("cid"); c != "" {
 		f.CIDs = []string{c}
 	}
-	g := grantOf(r)
-	pins, total, err := s.store.ListPins(g.AccountID, f)
+	accountID, err := s.account(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	items := make([]uploadItem, len(pins))
+	pins, total, err := s.svc.ListPins(r.Context(), accountID, f)
+	if err != nil {
+		return err
+	}
+	out := api.UploadList{Count: total, Uploads: make([]api.UploadItem, len(pins))}
 	for i, p := range pins {
-		items[i] = uploadItem{uploadResult: s.result(r, p), Description: p.Description,
-			Metadata: p.Metadata, Status: p.Status, ID: p.ID, Prefix: p.Prefix}
+		res := s.result(r, p)
+		res.Size = pinSize(p)
+		out.Uploads[i] = api.UploadItem{UploadResult: res, Description: p.Description,
+			Metadata: p.Metadata, Status: p.Status, ID: p.ID, DagSize: p.DagSize, Prefix: p.Prefix}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": total, "uploads": items})
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // parseTimeParam accepts RFC 3339 (or a bare date) or unix milliseconds.
-func parseTimeParam(v string) (time.Time, error) {
+func parseTimeParam(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
@@ -159,33 +131,51 @@ func parseTimeParam(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil
 	}
-	return time.Parse("2006-01-02", v)
+	t, err := time.Parse(dayFormat, v)
+	if err != nil {
+		return time.Time{}, errInvalid("%s must be an RFC 3339 time, a date or unix milliseconds", name)
+	}
+	return t, nil
 }
 
-// handleUnpin removes every pin the caller's account holds on a CID. The
-// blocks stay until garbage collection finds no other pin referencing them.
-func (s *Server) handleUnpin(w http.ResponseWriter, r *http.Request) {
-	c, err := decodeCID(r.PathValue("cid"))
+// handleUnpin removes every pin the caller's account holds on a CID (and
+// stops their fetches). The blocks stay until garbage collection finds no
+// other pin referencing them.
+func (s *Server) handleUnpin(w http.ResponseWriter, r *http.Request) error {
+	c, err := pinning.ParseCID(r.PathValue("cid"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	g := grantOf(r)
-	pins, err := s.store.PinsByCID(g.AccountID, c.String())
+	accountID, err := s.account(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	if len(pins) == 0 {
-		s.writeError(w, r, apiErr(http.StatusNotFound, "NOT_FOUND", "%s is not pinned by this account", c))
-		return
-	}
-	for _, p := range pins {
-		if _, err := s.store.DeletePin(g.AccountID, p.ID); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	n, err := s.svc.UnpinCID(r.Context(), accountID, c)
+	if err != nil {
+		return err
 	}
 	state(r).cid = c.String()
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Unpinned", "removed": len(pins)})
+	writeJSON(w, http.StatusOK, api.Unpinned{Message: "Unpinned", Removed: n})
+	return nil
+}
+
+// handlePinByCID is IPFS.NINJA's POST /pin {cid, description, metadata}:
+// a pin-by-CID request answered 202 with the pin status of GET /pin/{cid}.
+func (s *Server) handlePinByCID(w http.ResponseWriter, r *http.Request) error {
+	var in api.PinByCIDRequest
+	if err := decodeJSON(w, r, maxSmallBody, &in, false); err != nil {
+		return err
+	}
+	meta, err := parseMetadata(in.Metadata)
+	if err != nil {
+		return err
+	}
+	rec, err := s.svc.PinByCID(r.Context(), actor(r), pinning.PinRequest{CID: in.CID, Name: in.Name,
+		Description: in.Description, Metadata: meta, Origins: in.Origins})
+	if err != nil {
+		return err
+	}
+	state(r).cid = rec.CID
+	writeJSON(w, http.StatusAccepted, statusOf(rec))
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,57 +15,10 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/ninja-ipfs/ninja/node"
-	"github.com/ninja-ipfs/ninja/server"
+	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
-
-// pinEnv is env plus a running Pinner, and the pieces a restart needs.
-type pinEnv struct {
-	*env
-	dir    string
-	pinner *server.Pinner
-	cfg    server.PinnerConfig
-}
-
-// newPinEnv starts a real store, an offline node on loopback, a Pinner
-// and the server, like `ninja serve --offline`.
-func newPinEnv(t *testing.T, cfg server.PinnerConfig) *pinEnv {
-	t.Helper()
-	dir := t.TempDir()
-	pe := &pinEnv{env: &env{t: t, now: time.Now()}, dir: dir, cfg: cfg}
-	e := pe.env
-	e.store, e.node = openParts(t, dir)
-	pe.startPinner()
-	e.hasher = token.NewHasher(bytes.Repeat([]byte{7}, 32))
-	e.srv = server.New(server.Config{Logger: quietLogger()}, server.Deps{Store: e.store, Node: e.node, Hasher: e.hasher, Pinner: pe.pinner})
-	e.http = httptest.NewServer(e.srv.Handler())
-	t.Cleanup(func() { // runs before openParts' cleanup
-		e.http.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		pe.pinner.Close(ctx)
-	})
-	var err error
-	e.acct, err = e.store.CreateAccount("default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.admin = e.mintKey(e.acct.ID, token.ScopeAdmin)
-	e.key = e.mintKey(e.acct.ID, token.ScopeUpload, token.ScopePinsRead, token.ScopePinsWrite)
-	return pe
-}
-
-func (pe *pinEnv) startPinner() {
-	pe.t.Helper()
-	cfg := pe.cfg
-	cfg.Store, cfg.Node, cfg.Logger = pe.store, pe.node, quietLogger()
-	p, err := server.NewPinner(cfg)
-	if err != nil {
-		pe.t.Fatal(err)
-	}
-	pe.pinner = p
-}
 
 // peer is a second IPFS node on loopback holding content to pin.
 func newPeer(t *testing.T) *node.Node {
@@ -136,7 +88,7 @@ func (e *env) psaAdd(key string, body any) response {
 // TestPSAConformanceWithBoxoClient drives /psa with the Pinning Service API
 // client Kubo itself uses.
 func TestPSAConformanceWithBoxoClient(t *testing.T) {
-	pe := newPinEnv(t, server.PinnerConfig{Timeout: 5 * time.Second})
+	pe := newEnv(t, withFetch(pinning.FetchConfig{Timeout: 5 * time.Second}))
 	ctx := context.Background()
 	c := pinclient.NewClient(pe.http.URL+"/psa", pe.key)
 
@@ -232,7 +184,7 @@ func TestPSAConformanceWithBoxoClient(t *testing.T) {
 }
 
 func TestPSAErrorsUseTheFailureShape(t *testing.T) {
-	pe := newPinEnv(t, server.PinnerConfig{Timeout: 5 * time.Second})
+	pe := newEnv(t, withFetch(pinning.FetchConfig{Timeout: 5 * time.Second}))
 	other, err := pe.store.CreateAccount("other")
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +247,7 @@ func TestPSAErrorsUseTheFailureShape(t *testing.T) {
 }
 
 func TestPSAFilters(t *testing.T) {
-	pe := newPinEnv(t, server.PinnerConfig{Timeout: 5 * time.Second})
+	pe := newEnv(t, withFetch(pinning.FetchConfig{Timeout: 5 * time.Second}))
 	c := pe.uploadCID(pe.key, []byte("filtered"))
 	ids := map[string]string{}
 	for _, p := range []struct{ name, app string }{{"Report.pdf", "a"}, {"report-2.pdf", "b"}, {"photo.jpg", "a"}} {
@@ -348,7 +300,7 @@ func TestPSAFilters(t *testing.T) {
 }
 
 func TestPSAMetaFilterReadsValuesAsCreateDoes(t *testing.T) {
-	e := newPinEnv(t, server.PinnerConfig{Timeout: 5 * time.Second}).env
+	e := newEnv(t, withFetch(pinning.FetchConfig{Timeout: 5 * time.Second}))
 	c := e.uploadCID(e.key, []byte("meta filter"))
 	if r := e.psaAdd(e.key, map[string]any{"cid": c, "meta": map[string]any{"n": 1, "app": "x"}}); r.status != 202 {
 		t.Fatalf("add: %d %s", r.status, r.body)

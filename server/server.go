@@ -1,17 +1,18 @@
-// Package server is ninja's HTTP front end: the IPFS.NINJA-compatible API,
-// streaming uploads, the gateway, the admin API and CORS. It consumes the
-// node, the store and the token policy engine through the small interfaces
-// declared in deps.go.
+// Package server is ninja's HTTP front end and nothing else: routes and
+// the scope table, authentication middleware, one file per API dialect
+// (IPFS.NINJA upload, PSA, admin, gateway, UI) and one error mapper
+// (errors.go). Every handler decodes a request, calls one operation of the
+// domain (package pinning) and encodes the answer; it returns an error
+// instead of writing one, and the wrapper maps it.
 package server
 
 import (
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"time"
 
+	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/token"
 	"github.com/ninja-ipfs/ninja/web"
 )
@@ -21,8 +22,6 @@ type Config struct {
 	// PublicURL is the base of the gateway links returned as uris.url, e.g.
 	// "https://ipfs.example.com". Empty means links relative to the request.
 	PublicURL string
-	// MaxUploadBytes caps one upload's body; 0 means 32 GiB.
-	MaxUploadBytes int64
 	// TrustedProxies are the networks whose X-Forwarded-For header is
 	// believed when working out a client's address for ipWhitelist.
 	TrustedProxies []netip.Prefix
@@ -32,24 +31,27 @@ type Config struct {
 	CORSOrigins []string
 	// Version is reported by the admin status endpoint.
 	Version string
-	// Now is the clock; nil means time.Now.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Logger  *slog.Logger
+}
+
+// Deps are the parts a Server is built on.
+type Deps struct {
+	// Service is the domain every handler calls.
+	Service *pinning.Service
+	// Gateway serves /ipfs/ from local blocks (node.Gateway); nil answers
+	// 503.
+	Gateway http.Handler
 }
 
 // Server serves ninja's HTTP API. Create it with New; Handler returns the
 // public HTTP handler and AdminHandler the one for the unix socket.
 type Server struct {
-	cfg    Config
-	store  Store
-	node   Node
-	hasher *token.Hasher
-	signer *token.Signer
-	pinner *Pinner
-	log    *slog.Logger
-	now    func() time.Time
+	cfg     Config
+	svc     *pinning.Service
+	gateway http.Handler
+	log     *slog.Logger
 
-	jsonSlots chan struct{} // see jsonUploadSlots
+	jsonSlots *slots // see jsonUploadSlots
 
 	mux      *http.ServeMux
 	adminMux *http.ServeMux
@@ -58,30 +60,19 @@ type Server struct {
 
 // New returns a Server over deps.
 func New(cfg Config, deps Deps) *Server {
-	if cfg.MaxUploadBytes == 0 {
-		cfg.MaxUploadBytes = 32 << 30
-	}
 	if len(cfg.CORSOrigins) == 0 {
 		cfg.CORSOrigins = []string{"*"}
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	s := &Server{
-		cfg:    cfg,
-		store:  deps.Store,
-		node:   deps.Node,
-		hasher: deps.Hasher,
-		signer: deps.Signer,
-		pinner: deps.Pinner,
-		log:    cfg.Logger,
-		now:    cfg.Now,
-
-		jsonSlots: make(chan struct{}, jsonUploadSlots),
+		cfg:       cfg,
+		svc:       deps.Service,
+		gateway:   deps.Gateway,
+		log:       cfg.Logger,
+		jsonSlots: newSlots(jsonUploadSlots),
 	}
 	s.routes = s.routeTable()
 	s.mux = http.NewServeMux()
@@ -96,40 +87,17 @@ func New(cfg Config, deps Deps) *Server {
 }
 
 // Handler returns the public HTTP handler.
-func (s *Server) Handler() http.Handler { return s.cors(s.apiErrors(s.mux)) }
-
-// apiErrors answers requests no route takes (unknown path, wrong method)
-// in the API's error shape instead of the mux's plain text, keeping its
-// status and Allow header.
-func (s *Server) apiErrors(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, r)
-		switch rec.Code {
-		case http.StatusMethodNotAllowed:
-			w.Header().Set("Allow", rec.Header().Get("Allow"))
-			s.writeError(w, r, apiErr(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "%s is not allowed on %s", r.Method, r.URL.Path))
-		case http.StatusNotFound:
-			s.writeError(w, r, apiErr(http.StatusNotFound, "NOT_FOUND", "no endpoint at %s", r.URL.Path))
-		default: // a redirect (a missing trailing slash) or the like
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(rec.Code)
-			w.Write(rec.Body.Bytes())
-		}
-	})
-}
+func (s *Server) Handler() http.Handler { return s.cors(s.unrouted(s.mux)) }
 
 // AdminHandler returns the handler for the admin unix socket. Whoever can
 // open the socket (mode 0600, owner only) is the operator: requests carry
 // no credential and act with scope admin on the account named by the
 // "account" query parameter (default: the first account).
-func (s *Server) AdminHandler() http.Handler { return s.adminMux }
+func (s *Server) AdminHandler() http.Handler { return s.unrouted(s.adminMux) }
+
+// handler is what every route runs: it writes a success itself and returns
+// an error for the wrapper to map (errors.go) and write.
+type handler func(w http.ResponseWriter, r *http.Request) error
 
 // route is one entry of the scope table. Every route names the scope it
 // needs; a route that is public says so explicitly.
@@ -143,9 +111,12 @@ type route struct {
 	// selfAuth routes authenticate inside the handler, because the
 	// credential may arrive in the body (multipart field `token`).
 	selfAuth bool
+	// upload routes are uploads: their failures count against the
+	// upload token that made them.
+	upload bool
 	// admin routes are also served on the admin socket.
-	admin   bool
-	handler func(w http.ResponseWriter, r *http.Request)
+	admin bool
+	h     handler
 }
 
 // RouteInfo describes one entry of the scope table.
@@ -176,57 +147,60 @@ func (rt route) scopes() []token.Scope {
 func (s *Server) routeTable() []route {
 	ui := newUI(web.FS(), s.log)
 	return []route{
-		{pattern: "GET /healthz", public: true, handler: s.handleHealth},
+		{pattern: "GET /healthz", public: true, h: s.handleHealth},
 		// The web UI (ui.go): the dashboard signs in with an API key held in
 		// the browser, the upload page with a signed token; both only call
 		// the API below. GET /upload is the page, POST /upload the API.
-		{pattern: "GET /{$}", public: true, handler: ui.page("index.html")},
-		{pattern: "GET /upload", public: true, handler: ui.page("upload.html")},
-		{pattern: "GET /ui/", public: true, handler: ui.asset},
-		{pattern: "GET /ipfs/", public: true, handler: s.handleGateway},
-		{pattern: "HEAD /ipfs/", public: true, handler: s.handleGateway},
+		{pattern: "GET /{$}", public: true, h: ui.page("index.html")},
+		{pattern: "GET /upload", public: true, h: ui.page("upload.html")},
+		{pattern: "GET /ui/", public: true, h: ui.asset},
+		{pattern: "GET /ipfs/", public: true, h: s.handleGateway},
+		{pattern: "HEAD /ipfs/", public: true, h: s.handleGateway},
 
-		{pattern: "POST /upload/new", scope: token.ScopeUpload, handler: s.handleUploadNew},
-		{pattern: "POST /upload", scope: token.ScopeUpload, selfAuth: true, handler: s.handleUpload},
-		{pattern: "GET /upload/list", scope: token.ScopePinsRead, handler: s.handleUploadList},
-		{pattern: "GET /pins/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, handler: s.handlePinStatus},
-		{pattern: "GET /pin/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, handler: s.handlePinStatus},
+		// IPFS.NINJA's upload API (upload.go, multipart.go, pins.go).
+		{pattern: "POST /upload/new", scope: token.ScopeUpload, upload: true, h: s.handleUploadNew},
+		{pattern: "POST /upload", scope: token.ScopeUpload, selfAuth: true, upload: true, h: s.handleUpload},
+		{pattern: "GET /upload/list", scope: token.ScopePinsRead, h: s.handleUploadList},
+		{pattern: "GET /pins/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, h: s.handlePinStatus},
+		{pattern: "GET /pin/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, h: s.handlePinStatus},
+		{pattern: "DELETE /pins/{cid}", scope: token.ScopePinsWrite, h: s.handleUnpin},
+		{pattern: "POST /pin", scope: token.ScopePinsWrite, h: s.handlePinByCID},
 
-		{pattern: "DELETE /pins/{cid}", scope: token.ScopePinsWrite, handler: s.handleUnpin},
+		// Credentials (tokens.go).
+		{pattern: "POST /upload/signed-url", scope: token.ScopeTokensWrite, admin: true, h: s.handleTokenCreate},
+		{pattern: "POST /upload-tokens", scope: token.ScopeTokensWrite, admin: true, h: s.handleTokenCreate},
+		{pattern: "GET /signed-tokens", scope: token.ScopeTokensWrite, admin: true, h: s.handleTokenList},
+		{pattern: "DELETE /signed-tokens/{tokenId}", scope: token.ScopeTokensWrite, admin: true, h: s.handleTokenRevoke},
+		{pattern: "GET /upload-tokens/info", scope: token.ScopeUpload, h: s.handleTokenInfo},
+		{pattern: "POST /upload-signing-keys", scope: token.ScopeTokensWrite, admin: true, h: s.handleSigningKeyCreate},
+		{pattern: "GET /upload-signing-keys", scope: token.ScopeTokensWrite, admin: true, h: s.handleSigningKeyList},
+		{pattern: "DELETE /upload-signing-keys/{kid}", scope: token.ScopeTokensWrite, admin: true, h: s.handleSigningKeyRevoke},
+		{pattern: "POST /auth/jwt", scope: token.ScopeTokensWrite, admin: true, h: s.handleAccessJWTCreate},
+		{pattern: "GET /auth/jwt", scope: token.ScopeTokensWrite, admin: true, h: s.handleAccessJWTList},
+		{pattern: "DELETE /auth/jwt/{jti}", scope: token.ScopeTokensWrite, admin: true, h: s.handleAccessJWTRevoke},
+		{pattern: "GET /.well-known/jwks.json", public: true, h: s.handleJWKS},
+		{pattern: "GET /analytics", scope: token.ScopeAnalyticsRead, admin: true, h: s.handleAnalytics},
 
-		{pattern: "POST /upload/signed-url", scope: token.ScopeTokensWrite, admin: true, handler: s.handleTokenCreate},
-		{pattern: "POST /upload-tokens", scope: token.ScopeTokensWrite, admin: true, handler: s.handleTokenCreate},
-		{pattern: "GET /signed-tokens", scope: token.ScopeTokensWrite, admin: true, handler: s.handleTokenList},
-		{pattern: "DELETE /signed-tokens/{tokenId}", scope: token.ScopeTokensWrite, admin: true, handler: s.handleTokenRevoke},
-		{pattern: "GET /upload-tokens/info", scope: token.ScopeUpload, handler: s.handleTokenInfo},
-		{pattern: "POST /upload-signing-keys", scope: token.ScopeTokensWrite, admin: true, handler: s.handleSigningKeyCreate},
-		{pattern: "GET /upload-signing-keys", scope: token.ScopeTokensWrite, admin: true, handler: s.handleSigningKeyList},
-		{pattern: "DELETE /upload-signing-keys/{kid}", scope: token.ScopeTokensWrite, admin: true, handler: s.handleSigningKeyRevoke},
-		{pattern: "POST /auth/jwt", scope: token.ScopeTokensWrite, admin: true, handler: s.handleAccessJWTCreate},
-		{pattern: "GET /auth/jwt", scope: token.ScopeTokensWrite, admin: true, handler: s.handleAccessJWTList},
-		{pattern: "DELETE /auth/jwt/{jti}", scope: token.ScopeTokensWrite, admin: true, handler: s.handleAccessJWTRevoke},
-		{pattern: "GET /.well-known/jwks.json", public: true, handler: s.handleJWKS},
-		{pattern: "GET /analytics", scope: token.ScopeAnalyticsRead, admin: true, handler: s.handleAnalytics},
+		// The Pinning Service API (psa.go).
+		{pattern: "GET /psa/pins", scope: token.ScopePinsRead, h: s.handlePSAList},
+		{pattern: "POST /psa/pins", scope: token.ScopePinsWrite, h: s.handlePSAAdd},
+		{pattern: "GET /psa/pins/{requestid}", scope: token.ScopePinsRead, h: s.handlePSAGet},
+		{pattern: "POST /psa/pins/{requestid}", scope: token.ScopePinsWrite, h: s.handlePSAReplace},
+		{pattern: "DELETE /psa/pins/{requestid}", scope: token.ScopePinsWrite, h: s.handlePSADelete},
 
-		// Pin by CID: IPFS.NINJA's form and the Pinning Service API (psa.go).
-		{pattern: "POST /pin", scope: token.ScopePinsWrite, handler: s.handlePinByCID},
-		{pattern: "GET /psa/pins", scope: token.ScopePinsRead, handler: s.handlePSAList},
-		{pattern: "POST /psa/pins", scope: token.ScopePinsWrite, handler: s.handlePSAAdd},
-		{pattern: "GET /psa/pins/{requestid}", scope: token.ScopePinsRead, handler: s.handlePSAGet},
-		{pattern: "POST /psa/pins/{requestid}", scope: token.ScopePinsWrite, handler: s.handlePSAReplace},
-		{pattern: "DELETE /psa/pins/{requestid}", scope: token.ScopePinsWrite, handler: s.handlePSADelete},
-
-		{pattern: "POST /admin/gc", scope: token.ScopeAdmin, admin: true, handler: s.handleGC},
-		{pattern: "GET /admin/export/{cid}", scope: token.ScopeAdmin, admin: true, handler: s.handleExport},
-		{pattern: "GET /admin/status", scope: token.ScopeAdmin, admin: true, handler: s.handleStatus},
-		{pattern: "GET /admin/accounts", scope: token.ScopeAdmin, admin: true, handler: s.handleAccountList},
-		{pattern: "POST /admin/accounts", scope: token.ScopeAdmin, admin: true, handler: s.handleAccountCreate},
-		{pattern: "GET /admin/keys", scope: token.ScopeAdmin, admin: true, handler: s.handleKeyList},
-		{pattern: "POST /admin/keys", scope: token.ScopeAdmin, admin: true, handler: s.handleKeyCreate},
-		{pattern: "DELETE /admin/keys/{id}", scope: token.ScopeAdmin, admin: true, handler: s.handleKeyRevoke},
+		// The operator's API (admin.go).
+		{pattern: "POST /admin/gc", scope: token.ScopeAdmin, admin: true, h: s.handleGC},
+		{pattern: "GET /admin/export/{cid}", scope: token.ScopeAdmin, admin: true, h: s.handleExport},
+		{pattern: "GET /admin/status", scope: token.ScopeAdmin, admin: true, h: s.handleStatus},
+		{pattern: "GET /admin/accounts", scope: token.ScopeAdmin, admin: true, h: s.handleAccountList},
+		{pattern: "POST /admin/accounts", scope: token.ScopeAdmin, admin: true, h: s.handleAccountCreate},
+		{pattern: "GET /admin/keys", scope: token.ScopeAdmin, admin: true, h: s.handleKeyList},
+		{pattern: "POST /admin/keys", scope: token.ScopeAdmin, admin: true, h: s.handleKeyCreate},
+		{pattern: "DELETE /admin/keys/{id}", scope: token.ScopeAdmin, admin: true, h: s.handleKeyRevoke},
 	}
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }

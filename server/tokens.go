@@ -1,60 +1,17 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/json"
 	"net/http"
 	"time"
 
+	"github.com/ninja-ipfs/ninja/api"
+	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
-// defaultTokenLifetime applies when a token request names no expiresIn:
-// upload tokens are short-lived by design.
-const defaultTokenLifetime = time.Hour
-
-// tokenRequest is the body of POST /upload/signed-url and POST
-// /upload-tokens. name is the token's display name; fileName and metadata
-// bind the uploads made with it (the client cannot override them).
-type tokenRequest struct {
-	Name             string          `json:"name"`
-	ExpiresIn        json.RawMessage `json:"expiresIn"`
-	MaxUploads       int64           `json:"maxUploads"`
-	MaxSizeMB        json.RawMessage `json:"maxSizeMB"`
-	MaxTotalMB       json.RawMessage `json:"maxTotalMB"`
-	AllowedMimeTypes []string        `json:"allowedMimeTypes"`
-	IPWhitelist      []string        `json:"ipWhitelist"`
-	AllowedOrigins   []string        `json:"allowedOrigins"`
-	FileName         string          `json:"fileName"`
-	Metadata         json.RawMessage `json:"metadata"`
-}
-
-// tokenCreated is the answer to a token request: the only time the token
-// itself is shown.
-type tokenCreated struct {
-	Token       string `json:"token"`
-	TokenID     string `json:"tokenId"`
-	TokenPrefix string `json:"tokenPrefix"`
-	TokenName   string `json:"tokenName"`
-	ExpiresAt   int64  `json:"expiresAt"` // unix milliseconds, as IPFS.NINJA returns it
-	tokenLimits
-}
-
-// tokenLimits are a token's constraints as the API shows them.
-type tokenLimits struct {
-	MaxUploads       int64             `json:"maxUploads,omitempty"`
-	MaxSizeMB        float64           `json:"maxSizeMB,omitempty"`
-	MaxTotalMB       float64           `json:"maxTotalMB,omitempty"`
-	AllowedMimeTypes []string          `json:"allowedMimeTypes,omitempty"`
-	IPWhitelist      []string          `json:"ipWhitelist,omitempty"`
-	AllowedOrigins   []string          `json:"allowedOrigins,omitempty"`
-	FileName         string            `json:"fileName,omitempty"`
-	Metadata         map[string]string `json:"metadata,omitempty"`
-}
-
-func limitsOf(t store.Token) tokenLimits {
-	return tokenLimits{
+func limitsOf(t store.Token) api.TokenLimits {
+	return api.TokenLimits{
 		MaxUploads:       t.MaxUploads,
 		MaxSizeMB:        float64(t.MaxFileBytes) / token.MB,
 		MaxTotalMB:       float64(t.MaxTotalBytes) / token.MB,
@@ -66,180 +23,78 @@ func limitsOf(t store.Token) tokenLimits {
 	}
 }
 
-// constraints validates a token request into the constraints it asks for.
-func (req tokenRequest) constraints(now time.Time) (token.Constraints, error) {
-	var c token.Constraints
-	d, err := token.ParseExpiresIn(req.ExpiresIn)
-	if err != nil {
-		return c, err
+// tokenSpec validates a token request's wire fields into what the domain
+// mints.
+func tokenSpec(req api.TokenRequest) (pinning.TokenSpec, error) {
+	spec := pinning.TokenSpec{Name: req.Name}
+	var err error
+	if spec.Lifetime, err = token.ParseExpiresIn(req.ExpiresIn); err != nil {
+		return spec, err
 	}
-	if d == 0 {
-		d = defaultTokenLifetime
-	}
-	c.ExpiresAt = now.Add(d).Truncate(time.Millisecond)
-	if req.MaxUploads < 0 {
-		return c, badRequest("maxUploads must not be negative")
-	}
+	c := &spec.Constraints
 	c.MaxUploads = req.MaxUploads
+	if req.MaxUploads < 0 {
+		return spec, errInvalid("maxUploads must not be negative")
+	}
 	if c.MaxFileBytes, err = token.ParseMB(req.MaxSizeMB); err != nil {
-		return c, err
+		return spec, err
 	}
 	if c.MaxTotalBytes, err = token.ParseMB(req.MaxTotalMB); err != nil {
-		return c, err
+		return spec, err
 	}
 	if c.AllowedMimeTypes, err = token.ParseMimeTypes(req.AllowedMimeTypes); err != nil {
-		return c, err
+		return spec, err
 	}
 	if c.IPAllow, err = token.ParseCIDRs(req.IPWhitelist); err != nil {
-		return c, err
+		return spec, err
 	}
 	if c.AllowedOrigins, err = token.ParseOrigins(req.AllowedOrigins); err != nil {
-		return c, err
+		return spec, err
 	}
 	c.Name = req.FileName
 	if c.Metadata, err = parseMetadata(req.Metadata); err != nil {
-		return c, err
+		return spec, err
 	}
-	return c, nil
+	return spec, nil
 }
 
 // handleTokenCreate serves POST /upload/signed-url and POST /upload-tokens:
-// the caller's API key becomes a short-lived upload token that can do no
-// more than the key, and dies with it.
-func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
-	var req tokenRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
-		s.writeError(w, r, badJSON(err))
-		return
+// the caller's API key (or access JWT) becomes a short-lived upload token
+// that can do no more than it, and dies with it.
+func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error {
+	var req api.TokenRequest
+	if err := decodeJSON(w, r, 1<<16, &req, false); err != nil {
+		return err
 	}
-	c, err := req.constraints(s.now())
+	spec, err := tokenSpec(req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	parent, err := s.issuer(r, true)
+	accountID, err := s.account(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	// Narrow keeps the token within its issuer (scopes, expiry, limits):
-	// what is stored is the narrowed grant, not what was asked for.
-	ng, err := parent.Narrow(token.KindUploadToken, []token.Scope{token.ScopeUpload}, c)
+	parent, err := s.svc.Issuer(r.Context(), principal(r), accountID, r.URL.Query().Get("key"), true)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	c = ng.Constraints
-	secret, err := token.NewOpaque(token.KindUploadToken, rand.Reader)
+	secret, t, err := s.svc.CreateUploadToken(r.Context(), parent, spec)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	sum := s.hasher.Sum(secret)
-	ips := make([]string, len(c.IPAllow))
-	for i, p := range c.IPAllow {
-		ips[i] = p.String()
-	}
-	name := req.Name
-	if name == "" {
-		name = "Upload token"
-	}
-	t, err := s.store.CreateToken(store.Token{
-		AccountID: parent.AccountID, KeyID: parent.IssuerKeyID, Name: name,
-		Prefix: token.DisplayPrefix(secret), Hash: sum[:], Scopes: []string{string(token.ScopeUpload)},
-		ExpiresAt: c.ExpiresAt, MaxUploads: c.MaxUploads, MaxFileBytes: c.MaxFileBytes, MaxTotalBytes: c.MaxTotalBytes,
-		AllowedMimeTypes: c.AllowedMimeTypes, IPAllow: ips, AllowedOrigins: c.AllowedOrigins,
-		BoundName: c.Name, BoundMetadata: c.Metadata,
-	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, tokenCreated{
+	writeJSON(w, http.StatusCreated, api.TokenCreated{
 		Token: secret, TokenID: t.ID, TokenPrefix: t.Prefix, TokenName: t.Name,
-		ExpiresAt: t.ExpiresAt.UnixMilli(), tokenLimits: limitsOf(t),
+		ExpiresAt: t.ExpiresAt.UnixMilli(), TokenLimits: limitsOf(t),
 	})
+	return nil
 }
 
-// issuer is the grant a new credential descends from: the caller's, or on
-// the admin socket (no key) the account's oldest active key that may issue
-// tokens, unless ?key= names one. An access JWT may issue upload tokens
-// (allowJWT): Narrow bounds them by its own expiry and scopes. Credentials
-// that would outlive their caller (signing keys, access JWTs) need an API
-// key: a JWT cannot mint them.
-func (s *Server) issuer(r *http.Request, allowJWT bool) (token.Grant, error) {
-	g := grantOf(r)
-	if !state(r).socket {
-		switch {
-		case g.Kind == token.KindAPIKey, g.Kind == token.KindAccessJWT && allowJWT:
-			return g, nil
-		case g.Kind == token.KindAccessJWT:
-			return token.Grant{}, apiErr(http.StatusForbidden, "FORBIDDEN", "signing keys and access JWTs can only be created with an API key")
-		}
-		return token.Grant{}, apiErr(http.StatusForbidden, "FORBIDDEN", "only an API key or an access JWT can issue upload tokens")
-	}
-	a, err := s.targetAccount(r)
-	if err != nil {
-		return token.Grant{}, err
-	}
-	keys, err := s.store.APIKeys(a.ID)
-	if err != nil {
-		return token.Grant{}, err
-	}
-	want := r.URL.Query().Get("key")
-	for _, k := range keys {
-		if k.Revoked() || (want != "" && k.ID != want && k.Prefix != want) {
-			continue
-		}
-		kg, err := keyGrant(k)
-		if err != nil {
-			return token.Grant{}, err
-		}
-		if kg.Allows(token.ScopeTokensWrite) && kg.Allows(token.ScopeUpload) {
-			return kg, nil
-		}
-	}
-	return token.Grant{}, apiErr(http.StatusConflict, "NO_ISSUER", "account %s has no active API key with scopes upload and tokens:write to issue the token", a.Name)
-}
-
-// tokenView is a token as GET /signed-tokens lists it: never the secret.
-type tokenView struct {
-	TokenID       string           `json:"tokenId"`
-	TokenPrefix   string           `json:"tokenPrefix"`
-	TokenName     string           `json:"tokenName"`
-	KeyID         string           `json:"keyId"`
-	ExpiresAt     int64            `json:"expiresAt"`
-	CreatedAt     int64            `json:"createdAt"`
-	LastUsedAt    *int64           `json:"lastUsedAt"`
-	RevokedAt     *int64           `json:"revokedAt,omitempty"`
-	UseCount      int64            `json:"useCount"`
-	BytesUploaded int64            `json:"bytesUploaded"`
-	Status        string           `json:"status"`
-	Failures      map[string]int64 `json:"failures"`
-	FailureCount  int64            `json:"failureCount"`
-	tokenLimits
-}
-
-// tokenStatus is active, expired, exhausted or revoked (revocation of the
-// token or of its key wins).
-func (s *Server) tokenStatus(t store.Token, keyRevoked bool) string {
-	switch {
-	case !t.RevokedAt.IsZero() || keyRevoked:
-		return "revoked"
-	case !t.ExpiresAt.IsZero() && !s.now().Before(t.ExpiresAt):
-		return "expired"
-	case (t.MaxUploads > 0 && t.UseCount >= t.MaxUploads) || (t.MaxTotalBytes > 0 && t.BytesUploaded >= t.MaxTotalBytes):
-		return "exhausted"
-	}
-	return "active"
-}
-
-func (s *Server) viewToken(t store.Token, keyRevoked bool) tokenView {
-	v := tokenView{
+func (s *Server) viewToken(t store.Token, keyRevoked bool) api.Token {
+	v := api.Token{
 		TokenID: t.ID, TokenPrefix: t.Prefix, TokenName: t.Name, KeyID: t.KeyID,
 		ExpiresAt: t.ExpiresAt.UnixMilli(), CreatedAt: t.Created.UnixMilli(),
-		UseCount: t.UseCount, BytesUploaded: t.BytesUploaded, Status: s.tokenStatus(t, keyRevoked),
-		Failures: t.Failures, tokenLimits: limitsOf(t),
+		UseCount: t.UseCount, BytesUploaded: t.BytesUploaded, Status: s.svc.TokenStatus(t, keyRevoked),
+		Failures: t.Failures, TokenLimits: limitsOf(t),
 	}
 	if v.Failures == nil {
 		v.Failures = map[string]int64{}
@@ -247,85 +102,59 @@ func (s *Server) viewToken(t store.Token, keyRevoked bool) tokenView {
 	for _, n := range v.Failures {
 		v.FailureCount += n
 	}
-	if !t.LastUsedAt.IsZero() {
-		ms := t.LastUsedAt.UnixMilli()
-		v.LastUsedAt = &ms
-	}
-	if !t.RevokedAt.IsZero() {
-		ms := t.RevokedAt.UnixMilli()
-		v.RevokedAt = &ms
-	}
+	v.LastUsedAt = millisOrNil(t.LastUsedAt)
+	v.RevokedAt = millisOrNil(t.RevokedAt)
 	return v
 }
 
-func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) {
-	a, err := s.targetAccount(r)
+func millisOrNil(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	ms := t.UnixMilli()
+	return &ms
+}
+
+func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) error {
+	accountID, err := s.account(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	tokens, err := s.store.Tokens(a.ID)
+	l, err := s.svc.UploadTokens(r.Context(), accountID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	keys, err := s.store.APIKeys(a.ID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	revoked := map[string]bool{}
-	for _, k := range keys {
-		revoked[k.ID] = k.Revoked()
-	}
-	out := make([]tokenView, len(tokens))
-	for i, t := range tokens {
-		out[i] = s.viewToken(t, revoked[t.KeyID])
+	out := make([]api.Token, len(l.Tokens))
+	for i, t := range l.Tokens {
+		out[i] = s.viewToken(t, l.KeyRevoked[t.KeyID])
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
-	accountID := grantOf(r).AccountID
-	if state(r).socket {
-		accountID = ""
+func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.RevokeUploadToken(r.Context(), ownAccount(r), r.PathValue("tokenId")); err != nil {
+		return err
 	}
-	if _, err := s.store.RevokeToken(accountID, r.PathValue("tokenId")); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"message": "Token revoked"})
-}
-
-// tokenInfo is what an upload page shows before the first upload.
-type tokenInfo struct {
-	TokenID     string `json:"tokenId"`
-	TokenPrefix string `json:"tokenPrefix"`
-	TokenName   string `json:"tokenName"`
-	Status      string `json:"status"`
-	ExpiresAt   int64  `json:"expiresAt"`
-	UseCount    int64  `json:"useCount"`
-	UsesLeft    *int64 `json:"usesLeft"` // null: unlimited
-	tokenLimits
+	writeJSON(w, http.StatusOK, api.Message{Message: "Token revoked"})
+	return nil
 }
 
 // handleTokenInfo answers GET /upload-tokens/info for the upload token that
 // authenticates it: its constraints and how much of it is left. Expired and
 // revoked tokens are refused by authentication with their own reasons.
-func (s *Server) handleTokenInfo(w http.ResponseWriter, r *http.Request) {
-	g := grantOf(r)
-	if g.Kind != token.KindUploadToken {
-		s.writeError(w, r, badRequest("present an upload token (Authorization: Signed sup_…)"))
-		return
+func (s *Server) handleTokenInfo(w http.ResponseWriter, r *http.Request) error {
+	p := principal(r)
+	if p.Kind != token.KindUploadToken {
+		return errInvalid("present an upload token (Authorization: Signed sup_…)")
 	}
-	t, err := s.store.Token(g.AccountID, g.CredentialID)
+	t, err := s.svc.UploadToken(r.Context(), p.AccountID, p.CredentialID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	info := tokenInfo{
-		TokenID: t.ID, TokenPrefix: t.Prefix, TokenName: t.Name, Status: s.tokenStatus(t, false),
-		ExpiresAt: t.ExpiresAt.UnixMilli(), UseCount: t.UseCount, tokenLimits: limitsOf(t),
+	info := api.TokenInfo{
+		TokenID: t.ID, TokenPrefix: t.Prefix, TokenName: t.Name, Status: s.svc.TokenStatus(t, false),
+		ExpiresAt: t.ExpiresAt.UnixMilli(), UseCount: t.UseCount, TokenLimits: limitsOf(t),
 	}
 	if t.MaxUploads > 0 {
 		left := max(t.MaxUploads-t.UseCount, 0)
@@ -334,4 +163,5 @@ func (s *Server) handleTokenInfo(w http.ResponseWriter, r *http.Request) {
 	// The IP list is the operator's business, not the page's.
 	info.IPWhitelist = nil
 	writeJSON(w, http.StatusOK, info)
+	return nil
 }

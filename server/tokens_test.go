@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ninja-ipfs/ninja/server"
+	"github.com/ninja-ipfs/ninja/app"
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
@@ -23,11 +23,11 @@ type clock struct{ offset atomic.Int64 }
 
 func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
-func withClock(c *clock) envOption       { return func(cfg *server.Config) { cfg.Now = c.now } }
+func withClock(c *clock) envOption       { return func(o *app.Options) { o.Now = c.now } }
 func withProxies(p ...string) envOption {
-	return func(cfg *server.Config) {
+	return func(o *app.Options) {
 		for _, s := range p {
-			cfg.TrustedProxies = append(cfg.TrustedProxies, netip.MustParsePrefix(s))
+			o.Server.TrustedProxies = append(o.Server.TrustedProxies, netip.MustParsePrefix(s))
 		}
 	}
 }

@@ -86,13 +86,14 @@ func uiContentType(p string) string {
 }
 
 // page serves one HTML page, whatever the query string.
-func (u *uiFiles) page(name string) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, r *http.Request) { u.serve(w, r, name) }
+func (u *uiFiles) page(name string) handler {
+	return func(w http.ResponseWriter, r *http.Request) error { u.serve(w, r, name); return nil }
 }
 
 // asset serves GET /ui/{path}.
-func (u *uiFiles) asset(w http.ResponseWriter, r *http.Request) {
+func (u *uiFiles) asset(w http.ResponseWriter, r *http.Request) error {
 	u.serve(w, r, strings.TrimPrefix(r.URL.Path, "/ui/"))
+	return nil
 }
 
 func (u *uiFiles) serve(w http.ResponseWriter, r *http.Request, name string) {

@@ -8,12 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ninja-ipfs/ninja/server"
 	"github.com/ninja-ipfs/ninja/store"
 )
 
 func TestUploadNewStoresJSONContentAsItsText(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.PublicURL = "https://gw.example.com/" })
+	e := newEnv(t, withPublicURL("https://gw.example.com/"))
 	fx := loadFixtures(t)
 	// The seed's request, verbatim; whitespace in the object must not change the CID.
 	resp := e.postJSON("/upload/new", e.key, map[string]any{
@@ -183,7 +182,7 @@ func TestMultipartRejectsPathTraversal(t *testing.T) {
 }
 
 func TestUploadOverTheSizeLimitIs413AndPinsNothing(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.MaxUploadBytes = 1 << 20 })
+	e := newEnv(t, withMaxUpload(1<<20))
 	resp := e.upload(e.key, "", nil, filePart{name: "big.bin", data: fixtureBytes(9, 1<<20+1)})
 	if resp.status != 413 || resp.reason(t) != "SIZE_EXCEEDED" {
 		t.Fatalf("got %d %s, want 413 SIZE_EXCEEDED", resp.status, resp.body)

@@ -16,6 +16,6 @@
 // randomness is an io.Reader, so every rule is testable with fixed inputs.
 // It is the only package of ninja that imports jwx.
 //
-// Errors wrap one of the sentinel errors in errors.go; [Reason] maps them to
-// the HTTP status and reason code of the API's error table.
+// Errors wrap one of the sentinel errors in errors.go; the server maps them
+// to the HTTP status and reason code of the API's error table.
 package token

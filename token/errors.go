@@ -1,14 +1,11 @@
 package token
 
-import (
-	"errors"
-	"net/http"
-	"strings"
-)
+import "errors"
 
 // Sentinel errors. Every error returned by this package wraps exactly one of
 // them (ErrMissing also wraps ErrUnknown) with a detail message, so callers
-// branch with errors.Is and show the detail; [Reason] maps them to HTTP.
+// branch with errors.Is and show the detail. HTTP statuses are the
+// server's business (server/errors.go), not this package's.
 var (
 	// ErrMalformed means the credential is syntactically invalid: bad prefix,
 	// length, alphabet, checksum, JWT structure, header or claims.
@@ -65,59 +62,3 @@ func (w *wrapped) Error() string { return w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
 
 func fmtWrap(err error, msg string) error { return &wrapped{msg: msg, err: err} }
-
-// reasons is ordered: the first sentinel that matches wins, so the more
-// specific ErrMissing is tested before the ErrUnknown it wraps.
-var reasons = []struct {
-	err    error
-	status int
-	reason string
-}{
-	{ErrMissing, http.StatusUnauthorized, "UNAUTHORIZED"},
-	{ErrMalformed, http.StatusUnauthorized, "UNAUTHORIZED"},
-	{ErrUnknown, http.StatusUnauthorized, "UNAUTHORIZED"},
-	{ErrExpired, http.StatusUnauthorized, "TOKEN_EXPIRED"},
-	{ErrRevoked, http.StatusUnauthorized, "TOKEN_REVOKED"},
-	{ErrForbidden, http.StatusForbidden, "FORBIDDEN"},
-	{ErrExhausted, http.StatusForbidden, "TOKEN_EXHAUSTED"},
-	{ErrIPNotAllowed, http.StatusForbidden, "IP_NOT_ALLOWED"},
-	{ErrOriginNotAllowed, http.StatusForbidden, "ORIGIN_NOT_ALLOWED"},
-	{ErrReplayed, http.StatusConflict, "TOKEN_REPLAYED"},
-	{ErrSizeExceeded, http.StatusRequestEntityTooLarge, "SIZE_EXCEEDED"},
-	{ErrMimeNotAllowed, http.StatusUnsupportedMediaType, "MIME_NOT_ALLOWED"},
-	{ErrParamMismatch, http.StatusUnprocessableEntity, "PARAM_MISMATCH"},
-	{ErrBadRequest, http.StatusBadRequest, "BAD_REQUEST"},
-}
-
-// Reason maps an error of this package to the HTTP status and reason code of
-// the API's error table (design §4). It returns (0, "") for an error that
-// wraps none of this package's sentinels, so the caller can fall through to
-// its own mapping (typically 500).
-func Reason(err error) (status int, reason string) {
-	if err == nil {
-		return 0, ""
-	}
-	for _, r := range reasons {
-		if errors.Is(err, r.err) {
-			return r.status, r.reason
-		}
-	}
-	return 0, ""
-}
-
-// Detail is err's message for an API error's details: the sentinel's own
-// text is dropped from its front ("bad request: expiresIn must be
-// positive" becomes "expiresIn must be positive"), since the reason code
-// already says it.
-func Detail(err error) string {
-	msg := err.Error()
-	for _, r := range reasons {
-		if errors.Is(err, r.err) {
-			if rest, ok := strings.CutPrefix(msg, r.err.Error()+": "); ok {
-				return rest
-			}
-			return msg
-		}
-	}
-	return msg
-}

@@ -76,3 +76,17 @@ func wantErr(t *testing.T, err, want error) {
 		t.Fatalf("error = %v, want %v", err, want)
 	}
 }
+
+// sentinels are the package's sentinel errors: every error it returns
+// wraps one of them.
+var sentinels = []error{ErrMalformed, ErrUnknown, ErrMissing, ErrExpired, ErrRevoked, ErrForbidden, ErrExhausted,
+	ErrIPNotAllowed, ErrOriginNotAllowed, ErrSizeExceeded, ErrMimeNotAllowed, ErrParamMismatch, ErrReplayed, ErrBadRequest}
+
+func wrapsSentinel(err error) bool {
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ninja-ipfs/ninja/api"
 )
 
 func newUploadCmd(g *globalFlags) *cobra.Command {
@@ -55,7 +57,7 @@ token) or --api-key. A progress bar is drawn on a terminal.`,
 					}
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s  %s\n", res["cid"], arg)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s  %s\n", res.CID, arg)
 			}
 			return nil
 		},
@@ -107,10 +109,11 @@ func collect(arg string) ([]uploadFile, int64, error) {
 
 // uploadPath streams arg (a file or a directory) as one multipart request;
 // nothing is read into memory whole.
-func uploadPath(ctx context.Context, server, auth, arg, name string, cidVersion int, progress io.Writer) (map[string]any, error) {
+func uploadPath(ctx context.Context, server, auth, arg, name string, cidVersion int, progress io.Writer) (api.UploadResult, error) {
+	var out api.UploadResult
 	files, total, err := collect(arg)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
@@ -120,7 +123,7 @@ func uploadPath(ctx context.Context, server, auth, arg, name string, cidVersion 
 	}()
 	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(server, "/")+"/upload", pr)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", auth)
@@ -129,14 +132,11 @@ func uploadPath(ctx context.Context, server, auth, arg, name string, cidVersion 
 	resp, err := http.DefaultClient.Do(req)
 	stop()
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	defer resp.Body.Close()
-	var out map[string]any
-	if err := decodeResponse(resp, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	err = decodeResponse(resp, &out)
+	return out, err
 }
 
 func writeParts(mw *multipart.Writer, files []uploadFile, name string, cidVersion int, sent *atomic.Int64) error {
@@ -216,6 +216,8 @@ func drawBar(w io.Writer, label string, n, total int64) {
 	if total > 0 {
 		frac = float64(n) / float64(total)
 	}
+	// A file that grows while it is sent sends more than it had.
+	frac = min(max(frac, 0), 1)
 	fill := int(frac * width)
 	fmt.Fprintf(w, "\r%-20.20s [%s%s] %5.1f%% %s/%s", label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill),
 		frac*100, human(n), human(total))

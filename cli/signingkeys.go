@@ -1,11 +1,13 @@
-package main
+package cli
 
 import (
 	"fmt"
+	"net/url"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ninja-ipfs/ninja/api"
 )
 
 func newSigningKeyCmd(g *globalFlags) *cobra.Command {
@@ -18,17 +20,17 @@ func newSigningKeyCmd(g *globalFlags) *cobra.Command {
 		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
 			path := "/upload-signing-keys"
 			if issuer != "" {
-				path += "?key=" + issuer
+				path += "?key=" + url.QueryEscape(issuer)
 			}
-			var k map[string]any
-			if err := c.do(cmd.Context(), "POST", path, map[string]string{"name": name}, &k); err != nil {
+			var k api.SigningKey
+			if err := c.do(cmd.Context(), "POST", path, api.SigningKeyRequest{Name: name}, &k); err != nil {
 				return err
 			}
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), k)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "created signing key (kid) %s; sign upload JWTs (HS256, header kid) with the secret below, shown once:\n", k["kid"])
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", k["kid"], k["secret"])
+			fmt.Fprintf(cmd.ErrOrStderr(), "created signing key (kid) %s; sign upload JWTs (HS256, header kid) with the secret below, shown once:\n", k.KID)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", k.KID, k.Secret)
 			return nil
 		}),
 	}
@@ -39,7 +41,7 @@ func newSigningKeyCmd(g *globalFlags) *cobra.Command {
 		Short: "List upload-signing keys",
 		Args:  cobra.NoArgs,
 		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
-			var keys []map[string]any
+			var keys []api.SigningKey
 			if err := c.do(cmd.Context(), "GET", "/upload-signing-keys", nil, &keys); err != nil {
 				return err
 			}
@@ -50,17 +52,15 @@ func newSigningKeyCmd(g *globalFlags) *cobra.Command {
 			fmt.Fprintln(tw, "KID\tNAME\tSTATUS\tCREATED")
 			for _, k := range keys {
 				status := "active"
-				if k["revoked"] == true {
+				if k.Revoked {
 					status = "revoked"
 				}
-				created := time.UnixMilli(int64(k["createdAt"].(float64))).Format(time.RFC3339)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k["kid"], k["name"], status, created)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.KID, k.Name, status, formatMillis(k.CreatedAt))
 			}
 			return tw.Flush()
 		}),
 	}
 	revoke := revokeCmd(g, "Revoke an upload-signing key: every JWT under its kid is refused at once", "/upload-signing-keys/")
-
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/ninja-ipfs/ninja/server"
+	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
@@ -22,7 +22,7 @@ import (
 // loopback holds: ninja dials the origin, fetches the DAG over bitswap,
 // and the gateway then serves the bytes.
 func TestPinByCIDFetchesFromOrigins(t *testing.T) {
-	pe := newPinEnv(t, server.PinnerConfig{Timeout: 20 * time.Second})
+	pe := newEnv(t, withFetch(pinning.FetchConfig{Timeout: 20 * time.Second}))
 	peer := newPeer(t)
 	data := fixtureBytes(42, 3<<20+17) // several blocks and a root node
 	c := addFile(t, peer, data)
@@ -53,7 +53,7 @@ func TestPinByCIDFetchesFromOrigins(t *testing.T) {
 }
 
 func TestPinByCIDFailsAfterTheTimeout(t *testing.T) {
-	pe := newPinEnv(t, server.PinnerConfig{Timeout: 300 * time.Millisecond})
+	pe := newEnv(t, withFetch(pinning.FetchConfig{Timeout: 300 * time.Millisecond}))
 	peer := newPeer(t)
 	c := addFile(t, peer, []byte("nobody will serve this")) // peer is never dialled
 
@@ -80,10 +80,10 @@ func TestPinByCIDFailsAfterTheTimeout(t *testing.T) {
 }
 
 // TestPinQueueIsBoundedAndSurvivesRestart queues three unreachable CIDs
-// with one fetch per account, checks only one runs, restarts the pinner
+// with one fetch per account, checks only one runs, restarts the server
 // and checks the requests resume and finish once the content is reachable.
 func TestPinQueueIsBoundedAndSurvivesRestart(t *testing.T) {
-	pe := newPinEnv(t, server.PinnerConfig{Timeout: 20 * time.Second, MaxPerAccount: 1, MaxConcurrent: 4})
+	pe := newEnv(t, withFetch(pinning.FetchConfig{Timeout: 20 * time.Second, MaxPerAccount: 1, MaxConcurrent: 4}))
 	peer := newPeer(t)
 	var ids []string
 	var cids []cid.Cid
@@ -107,28 +107,24 @@ func TestPinQueueIsBoundedAndSurvivesRestart(t *testing.T) {
 	if got := statuses(); got["pinning"] != 1 || got["queued"] != 2 {
 		t.Fatalf("with one fetch per account: %v, want 1 pinning and 2 queued", got)
 	}
-	if q, r := pe.pinner.Stats(); q != 2 || r != 1 {
-		t.Errorf("pinner stats: %d queued, %d running; want 2 and 1", q, r)
+	if q, r := pe.svc.QueueStats(); q != 2 || r != 1 {
+		t.Errorf("queue stats: %d queued, %d running; want 2 and 1", q, r)
 	}
 
-	// Stop the pinner as a shutdown would: nothing is marked failed.
+	// Restart as a shutdown would: nothing is marked failed, and every
+	// request, including the one that was pinning, is still pending.
+	pe.restart()
+	if got := statuses(); got["failed"] != 0 || got["pinned"] != 0 {
+		t.Fatalf("after a restart: %v, want every request still pending", got)
+	}
+	// The node can now reach the content: every request resumes and completes.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := pe.pinner.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := statuses(); got["failed"] != 0 || got["pinned"] != 0 {
-		t.Fatalf("after shutdown: %v, want every request still pending", got)
-	}
-
-	// Restart: the node can now reach the content, and every request,
-	// including the one that was pinning, resumes and completes.
 	for _, a := range peer.Addrs() {
 		if err := pe.node.Connect(ctx, a); err == nil {
 			break
 		}
 	}
-	pe.startPinner()
 	for i, id := range ids {
 		if m := pe.waitStatus(pe.key, id, 20*time.Second); m["status"] != "pinned" {
 			t.Errorf("request %d after restart: %v", i, m["status"])
@@ -142,7 +138,7 @@ func TestPinQueueIsBoundedAndSurvivesRestart(t *testing.T) {
 // TestGCKeepsEveryReferencedCID: a CID pinned by two accounts stays until
 // both pins are gone, and GC then frees its blocks.
 func TestGCKeepsEveryReferencedCID(t *testing.T) {
-	pe := newPinEnv(t, server.PinnerConfig{Timeout: 5 * time.Second})
+	pe := newEnv(t, withFetch(pinning.FetchConfig{Timeout: 5 * time.Second}))
 	other, _ := pe.store.CreateAccount("other")
 	otherKey := pe.mintKey(other.ID, token.ScopePinsRead, token.ScopePinsWrite)
 	// The content comes from another node by pin-by-CID, not from an
@@ -196,7 +192,7 @@ func TestGCKeepsEveryReferencedCID(t *testing.T) {
 // TestGCDuringUploads runs GC repeatedly while uploads stream in, then
 // reads every acknowledged upload back intact.
 func TestGCDuringUploads(t *testing.T) {
-	pe := newPinEnv(t, server.PinnerConfig{Timeout: 5 * time.Second})
+	pe := newEnv(t, withFetch(pinning.FetchConfig{Timeout: 5 * time.Second}))
 	const uploads = 40
 	type acked struct {
 		cid  string
@@ -242,7 +238,7 @@ func TestGCDuringUploads(t *testing.T) {
 		select {
 		case <-done:
 		default:
-			if _, err := pe.srv.CollectGarbage(context.Background()); err != nil {
+			if _, err := pe.svc.CollectGarbage(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			rounds++
@@ -251,7 +247,7 @@ func TestGCDuringUploads(t *testing.T) {
 		break
 	}
 	wg.Wait()
-	if _, err := pe.srv.CollectGarbage(context.Background()); err != nil {
+	if _, err := pe.svc.CollectGarbage(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != uploads {
@@ -272,8 +268,8 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 // the gateway), imports it into another ninja through the upload path, and
 // gets the same root and byte-identical exports back.
 func TestCARExportRoundTrips(t *testing.T) {
-	a := newPinEnv(t, server.PinnerConfig{})
-	b := newPinEnv(t, server.PinnerConfig{})
+	a := newEnv(t)
+	b := newEnv(t)
 	data := fixtureBytes(99, 2<<20+3)
 	c := a.uploadCID(a.key, data)
 

@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ninja-ipfs/ninja/app"
+	"github.com/ninja-ipfs/ninja/node"
+	"github.com/ninja-ipfs/ninja/pinning"
+	"github.com/ninja-ipfs/ninja/server"
+	"github.com/ninja-ipfs/ninja/store"
+	"github.com/ninja-ipfs/ninja/token"
+)
+
+// defaultBootstrap is the public IPFS (Amino DHT) bootstrap list, as Kubo
+// ships it.
+func defaultBootstrap() []string {
+	return []string{
+		"/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
+		"/dnsaddr/bootstrap.libp2p.io/p2p/QmQCU2EcMqAqQPR2i9bChDtGNJchTbq5TbXJJ16u19uLTa",
+		"/dnsaddr/bootstrap.libp2p.io/p2p/QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb",
+		"/dnsaddr/bootstrap.libp2p.io/p2p/QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt",
+		"/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
+	}
+}
+
+type serveFlags struct {
+	httpAddr       string
+	p2p            []string
+	publicURL      string
+	offline        bool
+	bootstrap      []string
+	maxUpload      string
+	trustedProxies []string
+	corsOrigins    []string
+	logLevel       string
+	acceptEmptyDB  bool
+
+	pinTimeout        time.Duration
+	pinConcurrency    int
+	pinPerAccount     int
+	gcInterval        time.Duration
+	reprovideInterval time.Duration
+}
+
+func newServeCmd(g *globalFlags) *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the pinning service (HTTP API, gateway and IPFS node)",
+		Long: `Run the pinning service. The first start creates the data directory, a libp2p
+identity, the database and the block store, and prints a one-time admin API key.
+
+Every flag can also be set with its environment variable (shown with the flag);
+a flag given on the command line wins.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("bootstrap") && !f.offline {
+				f.bootstrap = defaultBootstrap()
+			}
+			return serve(cmd.Context(), g, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", "HTTP listen address (NINJA_HTTP)")
+	fl.StringSliceVar(&f.p2p, "p2p", []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}, "libp2p listen multiaddrs, comma-separated (NINJA_P2P)")
+	fl.StringVar(&f.publicURL, "public-url", "", "public base URL of the gateway, used in uris.url (NINJA_PUBLIC_URL); default: the request's host")
+	fl.BoolVar(&f.offline, "offline", false, "no DHT and no bootstrap (NINJA_OFFLINE)")
+	fl.StringSliceVar(&f.bootstrap, "bootstrap", nil, "bootstrap peer multiaddrs, comma-separated; empty for none (NINJA_BOOTSTRAP); default: the public IPFS bootstrap list")
+	fl.StringVar(&f.maxUpload, "max-upload", "32GiB", "largest accepted upload (NINJA_MAX_UPLOAD)")
+	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For is believed (NINJA_TRUSTED_PROXIES)")
+	fl.StringSliceVar(&f.corsOrigins, "cors-origins", []string{"*"}, "origins browsers may upload from, comma-separated, or * (NINJA_CORS_ORIGINS)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (NINJA_LOG_LEVEL)")
+	fl.BoolVar(&f.acceptEmptyDB, "accept-empty-database", false, "start a new, empty database even though the block store holds blocks (after ninja.db was lost)")
+	fl.DurationVar(&f.pinTimeout, "pin-timeout", 10*time.Minute, "how long a pin-by-CID request may fetch before it fails (NINJA_PIN_TIMEOUT)")
+	fl.IntVar(&f.pinConcurrency, "pin-concurrency", 8, "pin-by-CID fetches in flight across all accounts (NINJA_PIN_CONCURRENCY)")
+	fl.IntVar(&f.pinPerAccount, "pin-concurrency-per-account", 2, "pin-by-CID fetches in flight per account (NINJA_PIN_CONCURRENCY_PER_ACCOUNT)")
+	fl.DurationVar(&f.gcInterval, "gc-interval", 0, "run garbage collection this often, e.g. 24h; 0 never (NINJA_GC_INTERVAL)")
+	fl.DurationVar(&f.reprovideInterval, "reprovide-interval", 22*time.Hour, "announce pinned roots to the DHT this often when online; 0 never (NINJA_REPROVIDE_INTERVAL)")
+	for flag, env := range map[string]string{
+		"http": "NINJA_HTTP", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE",
+		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
+		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "pin-timeout": "NINJA_PIN_TIMEOUT",
+		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
+		"gc-interval": "NINJA_GC_INTERVAL", "reprovide-interval": "NINJA_REPROVIDE_INTERVAL",
+	} {
+		bindEnv(fl, flag, env)
+	}
+	return cmd
+}
+
+// options turns the flags into the wiring's options.
+func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, error) {
+	maxUpload, err := token.ParseSize(f.maxUpload)
+	if err != nil {
+		return app.Options{}, fmt.Errorf("--max-upload: %w", err)
+	}
+	var proxies []netip.Prefix
+	if len(f.trustedProxies) > 0 {
+		if proxies, err = token.ParseCIDRs(f.trustedProxies); err != nil {
+			return app.Options{}, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+	}
+	return app.Options{
+		DataDir:             dataDir,
+		Create:              true,
+		AcceptEmptyDatabase: f.acceptEmptyDB,
+		Network:             true,
+		Node: node.Config{
+			ListenAddrs:       f.p2p,
+			Offline:           f.offline,
+			Bootstrap:         f.bootstrap,
+			ReprovideInterval: f.reprovideInterval,
+		},
+		Fetch:          pinning.FetchConfig{Timeout: f.pinTimeout, MaxConcurrent: f.pinConcurrency, MaxPerAccount: f.pinPerAccount},
+		MaxUploadBytes: maxUpload,
+		Server: server.Config{
+			PublicURL:      f.publicURL,
+			TrustedProxies: proxies,
+			CORSOrigins:    f.corsOrigins,
+			Version:        Version().Version,
+		},
+		Logger: logger,
+	}, nil
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// serve runs `ninja serve`: listen first (so a busy port fails before
+// anything is created), open the data directory, mint the first admin key
+// last (so it is printed whenever it was made), then serve until SIGINT or
+// SIGTERM, and close in reverse order.
+func serve(ctx context.Context, g *globalFlags, f *serveFlags, stdout, stderr io.Writer) error {
+	logger, err := newLogger(f.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	opts, err := f.options(g.dataDir, logger)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	httpLn, err := net.Listen("tcp", f.httpAddr)
+	if err != nil {
+		return fmt.Errorf("listen http: %w", err)
+	}
+	defer httpLn.Close()
+	a, err := app.Open(ctx, opts)
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%w: is another `ninja serve` running on %s?", err, g.dataDir)
+	}
+	if err != nil {
+		return err
+	}
+	defer closeWith("data directory", logger, a.Close)
+	sockLn, err := app.ListenSocket(a.Layout.Socket())
+	if err != nil {
+		return err
+	}
+	defer os.Remove(a.Layout.Socket())
+
+	adminKey, err := a.Service.FirstStart(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ninja %s\n", Version().Version)
+	fmt.Fprintf(stdout, "HTTP API and gateway: http://%s\n", httpLn.Addr())
+	fmt.Fprintf(stdout, "peer id: %s\n", a.Node.PeerID())
+	for _, addr := range a.Node.Addrs() {
+		fmt.Fprintf(stdout, "libp2p: %s\n", addr)
+	}
+	if adminKey != "" {
+		fmt.Fprintf(stdout, "admin API key (shown once, store it now):\n%s\n", adminKey)
+	}
+	fmt.Fprintln(stdout, "ready")
+	return a.Serve(ctx, app.ServeOptions{HTTP: httpLn, Socket: sockLn, GCInterval: f.gcInterval, Logger: logger})
+}
+
+func closeWith(what string, logger *slog.Logger, closeFn func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := closeFn(ctx); err != nil {
+		logger.Error("close "+what, "err", err)
+	}
+}
+
+// splitList splits a comma-separated list, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

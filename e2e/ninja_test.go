@@ -1,0 +1,62 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/ninja-ipfs/ninja/app"
+	"github.com/ninja-ipfs/ninja/node"
+	"github.com/ninja-ipfs/ninja/pinning"
+	"github.com/ninja-ipfs/ninja/token"
+)
+
+// ninja is an in-process ninja opened by the same wiring as `ninja serve
+// --offline`: real store, offline node on loopback, pin queue and HTTP
+// server on 127.0.0.1.
+type ninja struct {
+	url   string
+	key   string // upload, pins:read, pins:write
+	admin string // scope admin
+	app   *app.App
+	node  *node.Node
+}
+
+func startNinja(t *testing.T) *ninja {
+	t.Helper()
+	a, err := app.Open(context.Background(), app.Options{
+		DataDir: t.TempDir(), Create: true, Network: true,
+		Node:   node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true},
+		Fetch:  pinning.FetchConfig{Timeout: time.Minute},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(a.Server.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.Close(ctx)
+	})
+	ctx := context.Background()
+	acct, err := a.Service.CreateAccount(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _, err := a.Service.CreateAPIKey(ctx, acct.ID, "kubo", []token.Scope{token.ScopeUpload, token.ScopePinsRead, token.ScopePinsWrite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _, err := a.Service.CreateAPIKey(ctx, acct.ID, "admin", []token.Scope{token.ScopeAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &ninja{url: hs.URL, key: key, admin: admin, app: a, node: a.Node}
+}

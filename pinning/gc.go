@@ -1,0 +1,64 @@
+package pinning
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ipfs/go-cid"
+)
+
+// GCResult is what a garbage collection freed.
+type GCResult struct {
+	Blocks   int64
+	Bytes    int64
+	Roots    int
+	Duration time.Duration
+}
+
+// CollectGarbage deletes every block not reachable from a pin record, of
+// any account and any status (a queued request's partial DAG is kept for
+// its fetch). The root set is read only once the node holds its GC lock,
+// so an upload acknowledged before is kept, and uploads that start during
+// the collection are protected by the node's import protocol (see
+// node.GCFunc). A root set that cannot be read completely stops the
+// collection before anything is deleted.
+func (s *Service) CollectGarbage(ctx context.Context) (GCResult, error) {
+	start := time.Now()
+	var roots int
+	stats, err := s.node.GCFunc(ctx, func(context.Context) ([]cid.Cid, error) {
+		var live []cid.Cid
+		err := s.store.LiveCIDs(func(v string) error {
+			c, err := cid.Decode(v)
+			if err != nil {
+				return fmt.Errorf("pin references %q, which is not a CID: refusing to collect garbage", v)
+			}
+			live = append(live, c)
+			return nil
+		})
+		roots = len(live)
+		return live, err
+	})
+	res := GCResult{Blocks: stats.Blocks, Bytes: stats.Bytes, Roots: roots, Duration: time.Since(start)}
+	if err != nil {
+		return res, fmt.Errorf("collect garbage: %w", err)
+	}
+	s.log.Info("garbage collected", "blocks", res.Blocks, "bytes", res.Bytes, "roots", roots)
+	return res, nil
+}
+
+// RunGC collects garbage every interval until ctx is done.
+func (s *Service) RunGC(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.CollectGarbage(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("periodic gc", "err", err)
+		}
+	}
+}

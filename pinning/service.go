@@ -1,0 +1,198 @@
+// Package pinning is ninja's domain core: everything a pinning service does,
+// whichever API dialect asks for it. It owns
+//
+//   - credentials: resolving any presented credential to a token.Grant and
+//     checking it (credentials.go), minting and revoking API keys, upload
+//     tokens, upload-signing keys and access JWTs (mint.go);
+//   - the upload session: reserve a use, import, commit the blocks, record
+//     the pins and the use in one durable commit, release on failure, hand
+//     the roots over to their pins for GC (upload.go);
+//   - pins: list, get, update, delete (one delete, which always cancels a
+//     fetch), pin by CID and its persistent queue and fetch workers
+//     (pins.go, queue.go);
+//   - garbage collection (gc.go), accounts (accounts.go) and analytics
+//     (analytics.go).
+//
+// It imports no net/http: server/ decodes a request, calls one operation
+// here and encodes the answer, so two dialects never implement the same
+// operation twice. The package declares the small interfaces it consumes
+// (Store, Node); token is used directly, being pure logic.
+//
+// Errors wrap the sentinels in errors.go (and token's and node's own); the
+// server maps them to HTTP in one place.
+package pinning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/ninja-ipfs/ninja/node"
+	"github.com/ninja-ipfs/ninja/store"
+	"github.com/ninja-ipfs/ninja/token"
+)
+
+// Store is what the domain needs from the record store (*store.Store).
+type Store interface {
+	Accounts() ([]store.Account, error)
+	Account(idOrName string) (store.Account, error)
+	CreateAccount(name string) (store.Account, error)
+
+	CreateAPIKey(k store.APIKey) (store.APIKey, error)
+	APIKeyByHash(hash []byte) (store.APIKey, error)
+	APIKeys(accountID string) ([]store.APIKey, error)
+	RevokeAPIKey(accountID, id string) (store.APIKey, error)
+
+	CreateToken(t store.Token) (store.Token, error)
+	TokenByHash(hash []byte) (store.Token, store.APIKey, error)
+	Token(accountID, id string) (store.Token, error)
+	Tokens(accountID string) ([]store.Token, error)
+	RevokeToken(accountID, id string) (store.Token, error)
+	Reserve(tokenID string) (bool, error)
+	Release(tokenID, reason string)
+	RecordFailure(tokenID, reason string)
+	Remaining(tokenID string) (int64, error)
+
+	AddPins(pins []store.Pin, use *store.TokenUse) ([]store.Pin, error)
+	AddQueuedPin(p store.Pin) (store.Pin, error)
+	UpdateQueuedPin(id string, fn func(*store.Pin) error) (store.Pin, error)
+	QueuedPins() ([]store.Pin, error)
+	PinsByCID(accountID, cid string) ([]store.Pin, error)
+	ListPins(accountID string, f store.PinFilter) ([]store.Pin, int, error)
+	DeletePin(accountID, id string) (store.Pin, error)
+	Pin(accountID, id string) (store.Pin, error)
+	LiveCIDs(fn func(cid string) error) error
+
+	CreateSigningKey(k store.SigningKey) (store.SigningKey, error)
+	SigningKey(kid string) (store.SigningKey, store.APIKey, error)
+	SigningKeys(accountID string) ([]store.SigningKey, error)
+	RevokeSigningKey(accountID, kid string) (store.SigningKey, error)
+	ConsumeJTI(issuer, jti string, expires time.Time) (bool, error)
+	CreateAccessJWT(j store.AccessJWT) (store.AccessJWT, error)
+	AccessJWT(jti string) (store.AccessJWT, store.APIKey, error)
+	AccessJWTs(accountID string) ([]store.AccessJWT, error)
+	RevokeAccessJWT(accountID, jti string) (store.AccessJWT, error)
+	UseAccessJWT(jti string) (bool, error)
+
+	RecordEvent(e store.Event)
+	Events(accountID string, from, to time.Time, fn func(store.Event) error) error
+}
+
+// Node is what the domain needs from the embedded IPFS node (*node.Node).
+type Node interface {
+	NewImport(profile node.Profile) *node.Import
+	Has(ctx context.Context, c cid.Cid) (bool, error)
+	LocalDAG(ctx context.Context, c cid.Cid) (size uint64, complete bool, err error)
+	FetchDAG(ctx context.Context, c cid.Cid, origins []string) (uint64, error)
+	GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (node.GCStats, error)
+	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
+	Announce(c cid.Cid)
+	PeerID() string
+	Addrs() []string
+	Peers() []string
+}
+
+// Config configures New.
+type Config struct {
+	Store  Store
+	Node   Node
+	Hasher *token.Hasher
+	// Signer signs and verifies access JWTs; nil disables them.
+	Signer *token.Signer
+	// MaxUploadBytes caps one upload; 0 means 32 GiB.
+	MaxUploadBytes int64
+	// Fetch configures the pin-by-CID workers; Fetch.Disabled leaves
+	// requests queued (the CLI's offline commands, which have no network).
+	Fetch FetchConfig
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service is the domain: every operation the API dialects offer. It is safe
+// for concurrent use. Create it with New; Close stops its background work.
+type Service struct {
+	store  Store
+	node   Node
+	hasher *token.Hasher
+	signer *token.Signer
+	now    func() time.Time
+	log    *slog.Logger
+
+	maxUpload int64
+	fetch     *fetcher // nil when fetching is disabled
+}
+
+// New returns a Service over cfg's store and node and, unless
+// cfg.Fetch.Disabled, starts the pin-by-CID workers (resuming the requests
+// that were queued or fetching when the process last stopped).
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Node == nil || cfg.Hasher == nil {
+		return nil, errors.New("pinning: Store, Node and Hasher are required")
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = 32 << 30
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Service{
+		store: cfg.Store, node: cfg.Node, hasher: cfg.Hasher, signer: cfg.Signer,
+		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes,
+	}
+	if !cfg.Fetch.Disabled {
+		f, err := startFetcher(s, cfg.Fetch)
+		if err != nil {
+			return nil, fmt.Errorf("pinning: %w", err)
+		}
+		s.fetch = f
+	}
+	return s, nil
+}
+
+// Close stops the pin-by-CID workers. Requests cut short stay queued or
+// pinning in the store and resume on the next start.
+func (s *Service) Close(ctx context.Context) error {
+	if s.fetch == nil {
+		return nil
+	}
+	return s.fetch.close(ctx)
+}
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// NodeInfo describes the embedded node for status pages and the Pinning
+// Service API's delegates.
+type NodeInfo struct {
+	PeerID string
+	Addrs  []string
+	Peers  int
+}
+
+// NodeInfo reports the node's identity, addresses and connected peers.
+func (s *Service) NodeInfo() NodeInfo {
+	return NodeInfo{PeerID: s.node.PeerID(), Addrs: s.node.Addrs(), Peers: len(s.node.Peers())}
+}
+
+// ExportCAR writes the DAG under c as a CARv1 from local blocks; a DAG not
+// stored here in full is ErrNotFound.
+func (s *Service) ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error {
+	if _, complete, err := s.node.LocalDAG(ctx, c); err != nil {
+		return fmt.Errorf("export %s: %w", c, err)
+	} else if !complete {
+		return fmt.Errorf("%w: %s is not stored here in full", ErrNotFound, c)
+	}
+	return s.node.ExportCAR(ctx, c, w)
+}
+
+// MaxUploadBytes is the largest upload the service accepts.
+func (s *Service) MaxUploadBytes() int64 { return s.maxUpload }

@@ -1,0 +1,124 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/ninja-ipfs/ninja/pinning"
+)
+
+// maxSmallBody caps the JSON bodies of everything but uploads.
+const maxSmallBody = 1 << 20
+
+// decodeJSON decodes a JSON body of at most limit bytes into v; an empty
+// body is an error unless optional.
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any, optional bool) error {
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(v)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, io.EOF) && optional:
+		return nil
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: the request needs a JSON body", pinning.ErrInvalid)
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	return fmt.Errorf("%w: malformed JSON body: %v", pinning.ErrInvalid, err)
+}
+
+// parseMetadata decodes a JSON object whose values are strings, numbers or
+// booleans (kept as their JSON text) and checks the domain's limits.
+func parseMetadata(raw json.RawMessage) (map[string]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%w: metadata must be a JSON object", pinning.ErrInvalid)
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		var str string
+		switch {
+		case len(v) > 0 && v[0] == '"':
+			if err := json.Unmarshal(v, &str); err != nil {
+				return nil, fmt.Errorf("%w: metadata value of %q is not a valid string", pinning.ErrInvalid, k)
+			}
+		case len(v) > 0 && (v[0] == '{' || v[0] == '['):
+			return nil, fmt.Errorf("%w: metadata value of %q must be a string, number or boolean", pinning.ErrInvalid, k)
+		default:
+			str = string(v)
+		}
+		out[k] = str
+	}
+	if err := pinning.CheckMetadata(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseBoolParam reads an optional boolean option.
+func parseBoolParam(name, v string) (*bool, error) {
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s must be true or false", pinning.ErrInvalid, name)
+	}
+	return &b, nil
+}
+
+// parseCIDVersion reads the cidVersion option: 0 selects unixfs-v0-2015,
+// 1 (the default) unixfs-v1-2025.
+func parseCIDVersion(v string) (*int, error) {
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || (n != 0 && n != 1) {
+		return nil, fmt.Errorf("%w: cidVersion must be 0 or 1", pinning.ErrInvalid)
+	}
+	return &n, nil
+}
+
+// mediaType is the bare media type of a Content-Type value.
+func mediaType(v string) string {
+	mt, _, err := mime.ParseMediaType(v)
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// slots is a counting semaphore that gives up when the request does.
+type slots chan struct{}
+
+func newSlots(n int) *slots { s := make(slots, n); return &s }
+
+func (s *slots) acquire(ctx context.Context) error {
+	select {
+	case *s <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *slots) release() { <-*s }
+
+// errInvalid is an invalid-input error with a message for the client.
+func errInvalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{pinning.ErrInvalid}, args...)...)
+}
