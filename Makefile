@@ -1,7 +1,7 @@
 # ninja: one binary, a self-hosted IPFS pinning service.
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+LDFLAGS := -X github.com/ninja-ipfs/ninja/cli.version=$(VERSION)
 
 .PHONY: build run test e2e bench fuzz vet kubo
 
@@ -37,7 +37,7 @@ $(KUBO_BIN):
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./bench/
 	$(GO) test -run '^$$' -bench . -benchmem ./token/
-	$(GO) test -run '^$$' -bench CheckUploadToken -benchmem ./server/
+	$(GO) test -run '^$$' -bench Authenticate -benchmem ./pinning/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzFromHeaders -fuzztime 30s ./token/
