@@ -67,9 +67,7 @@ Every flag can also be set with its environment variable (shown with the flag);
 a flag given on the command line wins.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !cmd.Flags().Changed("bootstrap") && !f.offline {
-				f.bootstrap = defaultBootstrap()
-			}
+			f.bootstrap = f.bootstrapPeers(cmd.Flags().Changed("bootstrap"))
 			return serve(cmd.Context(), g, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -99,6 +97,18 @@ a flag given on the command line wins.`,
 		bindEnv(fl, flag, env)
 	}
 	return cmd
+}
+
+// bootstrapPeers is the bootstrap list: the one given (an empty one
+// means none), else none offline, else the public list.
+func (f *serveFlags) bootstrapPeers(given bool) []string {
+	switch {
+	case given:
+		return f.bootstrap
+	case f.offline:
+		return nil
+	}
+	return defaultBootstrap()
 }
 
 // options turns the flags into the wiring's options.

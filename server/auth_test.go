@@ -167,6 +167,26 @@ func TestOnlyTheOperatorMayNameAnotherAccount(t *testing.T) {
 	if r := e.get("/signed-tokens?account=default", e.admin); r.status != 200 || !strings.Contains(string(r.body), "default's token") {
 		t.Fatalf("the operator's admin key: %d %s", r.status, r.body)
 	}
+	// Every route honours ?account= for the operator or refuses it: an
+	// upload into the other account, its pins listed, a token minted there.
+	otherCID := e.uploadCID(otherKey, []byte("other's file"))
+	for _, path := range []string{"/psa/pins?account=other", "/upload/list?account=other", "/pins/" + otherCID + "?account=other"} {
+		if r := e.get(path, e.admin); r.status != 200 || !strings.Contains(string(r.body), otherCID) {
+			t.Errorf("GET %s with the admin key: %d %s, want the other account's pin", path, r.status, r.body)
+		}
+		if r := e.get(path, e.key); r.status != 403 {
+			t.Errorf("GET %s with a non-admin key of another account: %d, want 403", path, r.status)
+		}
+	}
+	if r := e.postJSON("/upload-tokens?account=other", e.admin, map[string]any{"name": "minted for other"}); r.status != 201 {
+		t.Fatalf("POST /upload-tokens?account=other with the admin key: %d %s", r.status, r.body)
+	}
+	if r := e.get("/signed-tokens", otherKey); !strings.Contains(string(r.body), "minted for other") {
+		t.Errorf("the token the operator minted for account other is not other's: %s", r.body)
+	}
+	if r := e.get("/psa/pins?account=nobody", e.admin); r.status != 404 || r.reason(t) != "NOT_FOUND" {
+		t.Errorf("?account= naming no account: %d %s", r.status, r.body)
+	}
 }
 
 func TestUnknownRoutesAnswerInTheErrorShape(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/ninja-ipfs/ninja/pinning"
+	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
@@ -339,5 +340,68 @@ func TestGCDoesNotWaitForASlowUploadNorStallOthers(t *testing.T) {
 	}
 	if got := e.get("/ipfs/"+m["cid"].(string), ""); !bytes.Equal(got.body, slow) {
 		t.Fatal("the slow upload's bytes were damaged by the gc that ran during it")
+	}
+}
+
+// TestEveryDeleteCancelsAFetchAndFreesItsSlot: with one fetch per account,
+// deleting the fetching request (by IPFS.NINJA's DELETE /pins/{cid} or the
+// PSA's DELETE) starts the next queued one at once, not after the timeout.
+func TestEveryDeleteCancelsAFetchAndFreesItsSlot(t *testing.T) {
+	for _, how := range []string{"DELETE /pins/{cid}", "DELETE /psa/pins/{requestid}"} {
+		t.Run(how, func(t *testing.T) {
+			e := newEnv(t, withFetch(pinning.FetchConfig{Timeout: time.Minute, MaxPerAccount: 1}))
+			peer := newPeer(t) // never dialled: both fetches hang until cancelled
+			first := addFile(t, peer, []byte("first "+how))
+			second := addFile(t, peer, []byte("second "+how))
+			id1 := e.psaAdd(e.key, map[string]any{"cid": first.String()}).json(t)["requestid"].(string)
+			id2 := e.psaAdd(e.key, map[string]any{"cid": second.String()}).json(t)["requestid"].(string)
+			waitFor(t, 5*time.Second, func() bool { return e.get("/psa/pins/"+id1, e.key).json(t)["status"] == "pinning" })
+			if st := e.get("/psa/pins/"+id2, e.key).json(t)["status"]; st != "queued" {
+				t.Fatalf("second request is %v while the first fetches, want queued", st)
+			}
+			path := "/pins/" + first.String()
+			if how == "DELETE /psa/pins/{requestid}" {
+				path = "/psa/pins/" + id1
+			}
+			if r := e.do("DELETE", path, map[string]string{"X-Api-Key": e.key}, nil); r.status >= 300 {
+				t.Fatalf("%s: %d %s", how, r.status, r.body)
+			}
+			start := time.Now()
+			waitFor(t, 5*time.Second, func() bool { return e.get("/psa/pins/"+id2, e.key).json(t)["status"] == "pinning" })
+			t.Logf("the queued request started %v after the delete", time.Since(start))
+			if q, r := e.svc.QueueStats(); q != 0 || r != 1 {
+				t.Errorf("queue after the delete: %d queued, %d running; want 0 and 1", q, r)
+			}
+		})
+	}
+}
+
+// waitFor polls cond until it holds or within passes.
+func waitFor(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestEveryPinByCIDValidatesItsOrigins: IPFS.NINJA's POST /pin and the
+// PSA's POST /psa/pins refuse the same bad origins, recording nothing.
+func TestEveryPinByCIDValidatesItsOrigins(t *testing.T) {
+	e := newEnv(t)
+	c := "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+	for _, path := range []string{"/pin", "/psa/pins"} {
+		for _, origin := range []string{"not-a-multiaddr", "/ip4/1.2.3.4/tcp/notaport"} {
+			r := e.postJSON(path, e.key, map[string]any{"cid": c, "origins": []string{origin}})
+			if r.status != 400 || r.reason(t) != "BAD_REQUEST" || !strings.Contains(string(r.body), "origin") {
+				t.Errorf("%s with origin %q: %d %s, want 400 naming the origin", path, origin, r.status, r.body)
+			}
+		}
+	}
+	if _, n, _ := e.store.ListPins(e.acct.ID, store.PinFilter{}); n != 0 {
+		t.Fatalf("%d pin records written by refused requests", n)
 	}
 }
