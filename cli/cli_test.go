@@ -51,7 +51,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // served is `ninja serve` running in-process on loopback.
 type served struct {
 	url, adminKey, out string
-	stop              func() // cancels serve and waits for it to return
+	stop               func() // cancels serve and waits for it to return
 }
 
 var (
