@@ -367,3 +367,38 @@ func TestTheProgressBarSurvivesAFileThatGrew(t *testing.T) {
 	}
 	fmt.Fprint(io.Discard, b.String())
 }
+
+func TestServeRefusesANewDatabaseBesideStoredBlocks(t *testing.T) {
+	data := t.TempDir()
+	s := serveInProcess(t, data)
+	c := s.upload(t, s.adminKey, "kept.bin", bytes.Repeat([]byte("precious\n"), 100000))
+	s.stop()
+	db := filepath.Join(data, "ninja.db")
+	for _, damage := range []struct {
+		name string
+		do   func() error
+	}{
+		{"a zero-length database", func() error { return os.Truncate(db, 0) }},
+		{"a missing database", func() error { return os.Remove(db) }},
+	} {
+		if err := damage.do(); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := run(t, "serve", "--data", data, "--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--offline")
+		if code != 1 || !strings.Contains(stderr, "holds blocks") || !strings.Contains(stderr, "--accept-empty-database") {
+			t.Fatalf("serve with %s: exit %d, %q", damage.name, code, stderr)
+		}
+		if strings.Contains(out, "bws_") {
+			t.Fatalf("serve with %s printed a new admin key", damage.name)
+		}
+	}
+	// The operator's explicit choice starts over (and says nothing is lost
+	// until a GC runs: the blocks are still there).
+	s = serveInProcess(t, data, "--accept-empty-database")
+	if !strings.HasPrefix(s.adminKey, "bws_") {
+		t.Fatal("an accepted new database printed no admin key")
+	}
+	if code, _ := s.do(t, "GET", "/ipfs/"+c, ""); code != 200 {
+		t.Errorf("blocks of the old database are gone before any GC: %d", code)
+	}
+}
