@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,10 +57,7 @@ func ninjaBinary(b *testing.B) string {
 			return
 		}
 		ninjaBin = filepath.Join(binDir, "ninja")
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
+		goBin := "go" // the go command on the PATH, as make runs it
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, goBin, "build", "-o", ninjaBin, "github.com/ninja-ipfs/ninja")

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -212,15 +211,4 @@ func closeWith(what string, logger *slog.Logger, closeFn func(context.Context) e
 	if err := closeFn(ctx); err != nil {
 		logger.Error("close "+what, "err", err)
 	}
-}
-
-// splitList splits a comma-separated list, dropping empty entries.
-func splitList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }
