@@ -149,10 +149,12 @@ func (s *Server) uploadCAR(r *http.Request, opts *uploadOptions) ([]store.Pin, e
 // its file CID; several files, or names with "/", give a directory.
 // Fields that describe the pin may come before or after the files.
 func (s *Server) uploadMultipart(r *http.Request, opts *uploadOptions) ([]store.Pin, error) {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, fmt.Errorf("%w: malformed multipart body: %v", pinning.ErrInvalid, err)
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || params["boundary"] == "" {
+		return nil, fmt.Errorf("%w: malformed multipart body: no boundary in its Content-Type", pinning.ErrInvalid)
 	}
+	tail := &tailReader{r: r.Body, keep: len(params["boundary"]) + 8}
+	mr := multipart.NewReader(tail, params["boundary"])
 	var u *pinning.Upload
 	defer func() {
 		if u != nil {
@@ -161,7 +163,12 @@ func (s *Server) uploadMultipart(r *http.Request, opts *uploadOptions) ([]store.
 	}()
 	for fields := 0; ; {
 		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+		// Only the bare io.EOF is the end; "multipart: NextPart: EOF" is a
+		// body cut off after a part.
+		if err == io.EOF {
+			if !tail.closed(params["boundary"]) {
+				return nil, fmt.Errorf("%w: truncated multipart body: it does not end with its closing boundary", pinning.ErrInvalid)
+			}
 			break
 		}
 		if err != nil {
@@ -231,6 +238,33 @@ func partFileName(p *multipart.Part) (string, bool) {
 		}
 	}
 	return name, true
+}
+
+// tailReader remembers the last bytes of a body, so the upload can check
+// that it ended with the closing boundary: mime/multipart also reports a
+// body cut off right after a boundary line as a clean end.
+type tailReader struct {
+	r    io.Reader
+	keep int
+	tail []byte
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.tail = append(t.tail, p[:n]...)
+		if len(t.tail) > 2*t.keep {
+			t.tail = append(t.tail[:0], t.tail[len(t.tail)-t.keep:]...)
+		}
+	}
+	return n, err
+}
+
+// closed reports whether the body ended with "--boundary--" (and optional
+// trailing whitespace), RFC 2046's close delimiter.
+func (t *tailReader) closed(boundary string) bool {
+	end := strings.TrimRight(string(t.tail), " \t\r\n")
+	return strings.HasSuffix(end, "--"+boundary+"--")
 }
 
 // partReader remembers the error its part's body failed with, so an

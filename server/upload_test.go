@@ -284,3 +284,29 @@ func TestGatewayContentIsSandboxedAwayFromTheDashboardsOrigin(t *testing.T) {
 		t.Fatal("gateway responses lack nosniff")
 	}
 }
+
+// TestATruncatedMultipartBodyIsRefusedAndPinsNothing: a body cut off
+// anywhere before its closing boundary is a 400, never a complete-looking pin.
+func TestATruncatedMultipartBodyIsRefusedAndPinsNothing(t *testing.T) {
+	e := newEnv(t)
+	head := "--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello world"
+	for _, body := range []string{
+		head,
+		head + "\r\n",
+		head + "\r\n--XX",
+		head + "\r\n--XX\r\n",
+		head + "\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.txt\"\r\n\r\nsecond",
+	} {
+		r := e.do("POST", "/upload", map[string]string{"X-Api-Key": e.key, "Content-Type": "multipart/form-data; boundary=XX"}, strings.NewReader(body))
+		if r.status != 400 || r.reason(t) != "BAD_REQUEST" {
+			t.Errorf("body %q: %d %s, want 400", body[len(head)-11:], r.status, r.body)
+		}
+	}
+	if _, n, _ := e.store.ListPins(e.acct.ID, store.PinFilter{}); n != 0 {
+		t.Fatalf("%d pins recorded from truncated bodies", n)
+	}
+	ok := e.do("POST", "/upload", map[string]string{"X-Api-Key": e.key, "Content-Type": "multipart/form-data; boundary=XX"}, strings.NewReader(head+"\r\n--XX--\r\n"))
+	if ok.status != 200 {
+		t.Fatalf("the same body closed properly: %d %s", ok.status, ok.body)
+	}
+}
