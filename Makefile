@@ -1,5 +1,9 @@
 # ninja: one binary, a self-hosted IPFS pinning service.
 GO      ?= go
+# Build with the toolchain go.mod names (go1.26.10, with the standard
+# library's security fixes; fetched from the module proxy on first use),
+# whatever GOTOOLCHAIN the machine sets.
+export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ninja-ipfs/ninja/cli.version=$(VERSION)
 
