@@ -7,7 +7,7 @@ export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ninja-ipfs/ninja/cli.version=$(VERSION)
 
-.PHONY: build run test e2e bench fuzz vet kubo
+.PHONY: build run test e2e bench fuzz vet kubo vuln
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ninja .
@@ -45,3 +45,7 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzFromHeaders -fuzztime 30s ./token/
+
+# govulncheck (pinned) over every package; see tools/vuln.sh and SECURITY.md.
+vuln:
+	./tools/vuln.sh
