@@ -47,6 +47,8 @@ type serveFlags struct {
 	logLevel       string
 	acceptEmptyDB  bool
 
+	uploadRate, mintRate, authFailRate float64
+
 	pinTimeout        time.Duration
 	pinConcurrency    int
 	pinPerAccount     int
@@ -81,6 +83,10 @@ a flag given on the command line wins.`,
 	fl.StringSliceVar(&f.corsOrigins, "cors-origins", []string{"*"}, "origins browsers may upload from, comma-separated, or * (NINJA_CORS_ORIGINS)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (NINJA_LOG_LEVEL)")
 	fl.BoolVar(&f.acceptEmptyDB, "accept-empty-database", false, "start a new, empty database even though the block store holds blocks (after ninja.db was lost)")
+	def := pinning.DefaultRateLimits()
+	fl.Float64Var(&f.uploadRate, "upload-rate", def.UploadsPerCredential.PerSecond, "uploads per second per credential and per client address (bursts of 5x); 0 no limit (NINJA_UPLOAD_RATE)")
+	fl.Float64Var(&f.mintRate, "mint-rate", def.MintsPerKey.PerSecond, "upload tokens and access JWTs issued per second per API key (bursts of 10x); 0 no limit (NINJA_MINT_RATE)")
+	fl.Float64Var(&f.authFailRate, "auth-failure-rate", def.AuthFailuresPerAddress.PerSecond, "failed authentications per second per client address before it is refused (bursts of 10x); 0 no limit (NINJA_AUTH_FAILURE_RATE)")
 	fl.DurationVar(&f.pinTimeout, "pin-timeout", 10*time.Minute, "how long a pin-by-CID request may fetch before it fails (NINJA_PIN_TIMEOUT)")
 	fl.IntVar(&f.pinConcurrency, "pin-concurrency", 8, "pin-by-CID fetches in flight across all accounts (NINJA_PIN_CONCURRENCY)")
 	fl.IntVar(&f.pinPerAccount, "pin-concurrency-per-account", 2, "pin-by-CID fetches in flight per account (NINJA_PIN_CONCURRENCY_PER_ACCOUNT)")
@@ -92,6 +98,7 @@ a flag given on the command line wins.`,
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
 		"gc-interval": "NINJA_GC_INTERVAL", "reprovide-interval": "NINJA_REPROVIDE_INTERVAL",
+		"upload-rate": "NINJA_UPLOAD_RATE", "mint-rate": "NINJA_MINT_RATE", "auth-failure-rate": "NINJA_AUTH_FAILURE_RATE",
 	} {
 		bindEnv(fl, flag, env)
 	}
@@ -135,6 +142,7 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		},
 		Fetch:          pinning.FetchConfig{Timeout: f.pinTimeout, MaxConcurrent: f.pinConcurrency, MaxPerAccount: f.pinPerAccount},
 		MaxUploadBytes: maxUpload,
+		RateLimits:     f.rateLimits(),
 		Server: server.Config{
 			PublicURL:      f.publicURL,
 			TrustedProxies: proxies,
@@ -143,6 +151,18 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		},
 		Logger: logger,
 	}, nil
+}
+
+// rateLimits are the limits the flags ask for: bursts of 5x the rate for
+// uploads, 10x for issuance and failures.
+func (f *serveFlags) rateLimits() pinning.RateLimits {
+	burst := func(rate, x float64) int { return int(max(rate*x, 1)) }
+	return pinning.RateLimits{
+		UploadsPerCredential:   pinning.Rate{PerSecond: f.uploadRate, Burst: burst(f.uploadRate, 5)},
+		UploadsPerAddress:      pinning.Rate{PerSecond: f.uploadRate, Burst: burst(f.uploadRate, 5)},
+		MintsPerKey:            pinning.Rate{PerSecond: f.mintRate, Burst: burst(f.mintRate, 10)},
+		AuthFailuresPerAddress: pinning.Rate{PerSecond: f.authFailRate, Burst: burst(f.authFailRate, 10)},
+	}
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {

@@ -19,6 +19,9 @@ type Principal struct {
 	// Operator marks the admin socket's caller: whoever can open the
 	// socket (mode 0600) acts with scope admin on any account.
 	Operator bool
+	// ClientIP is the address the request came from (for per-address
+	// rate limits); the zero Addr when unknown.
+	ClientIP netip.Addr
 }
 
 // Operator is the principal of the admin socket.
@@ -54,6 +57,24 @@ type AuthRequest struct {
 // in its account's analytics; a credential that did not resolve returns
 // the zero Principal.
 func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (Principal, error) {
+	addr := ""
+	if req.ClientIP.IsValid() {
+		addr = req.ClientIP.String()
+	}
+	// An address that keeps failing is refused before any lookup, and
+	// every failure counts against it.
+	if err := s.limits.authFailures.check(addr, s.now()); err != nil {
+		return Principal{}, err
+	}
+	pr, err := s.authenticate(ctx, req)
+	pr.ClientIP = req.ClientIP
+	if err != nil {
+		s.limits.authFailures.take(addr, s.now())
+	}
+	return pr, err
+}
+
+func (s *Service) authenticate(ctx context.Context, req AuthRequest) (Principal, error) {
 	p, err := token.FromHeaders(req.APIKeyHeader, req.Authorization)
 	if errors.Is(err, token.ErrMissing) && req.BodyToken != "" {
 		p, err = token.FromHeaders("", "Bearer "+req.BodyToken)

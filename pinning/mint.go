@@ -129,6 +129,9 @@ type TokenSpec struct {
 // more than parent and dies with it, and returns its secret (shown once)
 // and record. What is stored is the narrowed grant, not what was asked.
 func (s *Service) CreateUploadToken(ctx context.Context, parent token.Grant, spec TokenSpec) (string, store.Token, error) {
+	if err := s.limits.mintsByKey.allow(parent.IssuerKeyID, s.now()); err != nil {
+		return "", store.Token{}, err
+	}
 	if spec.Lifetime == 0 {
 		spec.Lifetime = DefaultTokenLifetime
 	}
@@ -273,6 +276,9 @@ type AccessJWTSpec struct {
 func (s *Service) CreateAccessJWT(ctx context.Context, parent token.Grant, spec AccessJWTSpec) (string, store.AccessJWT, error) {
 	if s.signer == nil {
 		return "", store.AccessJWT{}, fmt.Errorf("%w: access JWTs are not enabled", ErrUnavailable)
+	}
+	if err := s.limits.mintsByKey.allow(parent.IssuerKeyID, s.now()); err != nil {
+		return "", store.AccessJWT{}, err
 	}
 	switch {
 	case spec.Lifetime == 0:

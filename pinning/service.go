@@ -109,6 +109,10 @@ type Config struct {
 	// Fetch configures the pin-by-CID workers; Fetch.Disabled leaves
 	// requests queued (the CLI's offline commands, which have no network).
 	Fetch FetchConfig
+	// RateLimits bound uploads, credential issuance and failed
+	// authentications; the zero value limits nothing (`ninja serve` applies
+	// DefaultRateLimits).
+	RateLimits RateLimits
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -125,6 +129,7 @@ type Service struct {
 	log    *slog.Logger
 
 	maxUpload int64
+	limits    limits
 	fetch     *fetcher // nil when fetching is disabled
 }
 
@@ -146,7 +151,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, hasher: cfg.Hasher, signer: cfg.Signer,
-		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes,
+		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes, limits: newLimits(cfg.RateLimits),
 	}
 	if !cfg.Fetch.Disabled {
 		f, err := startFetcher(s, cfg.Fetch)

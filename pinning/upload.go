@@ -78,6 +78,14 @@ func (s *Service) BeginUpload(ctx context.Context, p Principal, opts ImportOptio
 	if !p.Allows(token.ScopeUpload) {
 		return nil, fmt.Errorf("%w: %v lacks scope %q", token.ErrForbidden, p.Kind, token.ScopeUpload)
 	}
+	if err := s.limits.uploadsByCredential.allow(p.CredentialID, s.now()); err != nil {
+		return nil, err
+	}
+	if p.ClientIP.IsValid() {
+		if err := s.limits.uploadsByAddress.allow(p.ClientIP.String(), s.now()); err != nil {
+			return nil, err
+		}
+	}
 	cv := opts.CIDVersion
 	if p.Upload != nil {
 		// An upload JWT signs the import options too: a request may not set

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/ninja-ipfs/ninja/api"
@@ -62,6 +64,7 @@ var errorTable = []struct {
 	{pinning.ErrNoIssuer, http.StatusConflict, "NO_ISSUER", "no key can issue this credential"},
 	{pinning.ErrConflict, http.StatusConflict, "CONFLICT", "the request conflicts with an existing record"},
 	{pinning.ErrUnavailable, http.StatusServiceUnavailable, "UNAVAILABLE", "this server does not offer that"},
+	{pinning.ErrRateLimited, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests"},
 	{context.Canceled, http.StatusServiceUnavailable, "CANCELED", "the request was canceled"},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "CANCELED", "the request took too long"},
 }
@@ -139,8 +142,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "reason", e.Reason, "err", err)
 	}
-	if e.Status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "1")
+	var rl *pinning.RateLimitError
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
 	}
 	writeJSON(w, e.Status, api.ErrorBody{Error: api.ErrorDetail{Reason: e.Reason, Details: e.Details}})
 }
