@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"syscall"
 	"time"
@@ -25,7 +26,12 @@ type ServeOptions struct {
 	// ShutdownGrace is how long requests in flight get to finish once ctx
 	// is done; 0 means 5 s.
 	ShutdownGrace time.Duration
-	Logger        *slog.Logger
+	// MaxConnsPerAddr caps the HTTP connections open at once from one
+	// client address (0: no cap); TrustedProxies are exempt, since every
+	// client comes through them.
+	MaxConnsPerAddr int
+	TrustedProxies  []netip.Prefix
+	Logger          *slog.Logger
 }
 
 // Serve serves the HTTP API and the admin socket (and runs periodic GC)
@@ -56,7 +62,8 @@ func (a *App) Serve(ctx context.Context, o ServeOptions) error {
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 
 	eg, egctx := errgroup.WithContext(ctx)
-	eg.Go(func() error { return serveUntilClosed(httpSrv, o.HTTP) })
+	httpLn := guardListener(o.HTTP, o.MaxConnsPerAddr, o.TrustedProxies, log)
+	eg.Go(func() error { return serveUntilClosed(httpSrv, httpLn) })
 	if o.Socket != nil {
 		eg.Go(func() error { return serveUntilClosed(sockSrv, o.Socket) })
 	}

@@ -48,6 +48,9 @@ type serveFlags struct {
 	acceptEmptyDB  bool
 
 	uploadRate, mintRate, authFailRate float64
+	maxConnsPerIP                      int
+	bodyIdle                           time.Duration
+	bodyMinRate                        int64
 
 	pinTimeout        time.Duration
 	pinConcurrency    int
@@ -87,6 +90,9 @@ a flag given on the command line wins.`,
 	fl.Float64Var(&f.uploadRate, "upload-rate", def.UploadsPerCredential.PerSecond, "uploads per second per credential and per client address (bursts of 5x); 0 no limit (NINJA_UPLOAD_RATE)")
 	fl.Float64Var(&f.mintRate, "mint-rate", def.MintsPerKey.PerSecond, "upload tokens and access JWTs issued per second per API key (bursts of 10x); 0 no limit (NINJA_MINT_RATE)")
 	fl.Float64Var(&f.authFailRate, "auth-failure-rate", def.AuthFailuresPerAddress.PerSecond, "failed authentications per second per client address before it is refused (bursts of 10x); 0 no limit (NINJA_AUTH_FAILURE_RATE)")
+	fl.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", 256, "HTTP connections open at once from one client address (trusted proxies exempt); 0 no cap (NINJA_MAX_CONNS_PER_IP)")
+	fl.DurationVar(&f.bodyIdle, "body-idle-timeout", time.Minute, "fail a request whose body sends nothing for this long (NINJA_BODY_IDLE_TIMEOUT)")
+	fl.Int64Var(&f.bodyMinRate, "body-min-rate", 1024, "fail a request whose body averages fewer bytes per second over a minute (NINJA_BODY_MIN_RATE)")
 	fl.DurationVar(&f.pinTimeout, "pin-timeout", 10*time.Minute, "how long a pin-by-CID request may fetch before it fails (NINJA_PIN_TIMEOUT)")
 	fl.IntVar(&f.pinConcurrency, "pin-concurrency", 8, "pin-by-CID fetches in flight across all accounts (NINJA_PIN_CONCURRENCY)")
 	fl.IntVar(&f.pinPerAccount, "pin-concurrency-per-account", 2, "pin-by-CID fetches in flight per account (NINJA_PIN_CONCURRENCY_PER_ACCOUNT)")
@@ -98,6 +104,7 @@ a flag given on the command line wins.`,
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
 		"gc-interval": "NINJA_GC_INTERVAL", "reprovide-interval": "NINJA_REPROVIDE_INTERVAL",
+		"max-conns-per-ip": "NINJA_MAX_CONNS_PER_IP", "body-idle-timeout": "NINJA_BODY_IDLE_TIMEOUT", "body-min-rate": "NINJA_BODY_MIN_RATE",
 		"upload-rate": "NINJA_UPLOAD_RATE", "mint-rate": "NINJA_MINT_RATE", "auth-failure-rate": "NINJA_AUTH_FAILURE_RATE",
 	} {
 		bindEnv(fl, flag, env)
@@ -144,13 +151,24 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		MaxUploadBytes: maxUpload,
 		RateLimits:     f.rateLimits(),
 		Server: server.Config{
-			PublicURL:      f.publicURL,
-			TrustedProxies: proxies,
-			CORSOrigins:    f.corsOrigins,
-			Version:        Version().Version,
+			PublicURL:       f.publicURL,
+			TrustedProxies:  proxies,
+			CORSOrigins:     f.corsOrigins,
+			Version:         Version().Version,
+			BodyIdleTimeout: nonZeroOr(f.bodyIdle, -1),
+			BodyMinRate:     nonZeroOr(f.bodyMinRate, -1),
 		},
 		Logger: logger,
 	}, nil
+}
+
+// nonZeroOr is v, or none when v is zero (0 on the command line means "no
+// limit", which the server spells as a negative value).
+func nonZeroOr[T int64 | time.Duration](v, none T) T {
+	if v == 0 {
+		return none
+	}
+	return v
 }
 
 // rateLimits are the limits the flags ask for: bursts of 5x the rate for
@@ -222,7 +240,8 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, stdout, stderr io
 		fmt.Fprintf(stdout, "admin API key (shown once, store it now):\n%s\n", adminKey)
 	}
 	fmt.Fprintln(stdout, "ready")
-	return a.Serve(ctx, app.ServeOptions{HTTP: httpLn, Socket: sockLn, GCInterval: f.gcInterval, Logger: logger})
+	return a.Serve(ctx, app.ServeOptions{HTTP: httpLn, Socket: sockLn, GCInterval: f.gcInterval,
+		MaxConnsPerAddr: f.maxConnsPerIP, TrustedProxies: opts.Server.TrustedProxies, Logger: logger})
 }
 
 func closeWith(what string, logger *slog.Logger, closeFn func(context.Context) error) {

@@ -109,6 +109,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer s.recoverPanic(rec, r)
+		s.paceBody(w, r)
 		var err error
 		if !rt.public && !rt.selfAuth {
 			if err = s.authenticate(r, rt.scopes(), ""); err == nil {

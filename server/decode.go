@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,22 +100,6 @@ func mediaType(v string) string {
 	}
 	return mt
 }
-
-// slots is a counting semaphore that gives up when the request does.
-type slots chan struct{}
-
-func newSlots(n int) *slots { s := make(slots, n); return &s }
-
-func (s *slots) acquire(ctx context.Context) error {
-	select {
-	case *s <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *slots) release() { <-*s }
 
 // errInvalid is an invalid-input error with a message for the client.
 func errInvalid(format string, args ...any) error {

@@ -52,6 +52,7 @@ var errorTable = []struct {
 	{token.ErrSizeExceeded, http.StatusRequestEntityTooLarge, "SIZE_EXCEEDED", "the upload is over its size limit"},
 	{token.ErrMimeNotAllowed, http.StatusUnsupportedMediaType, "MIME_NOT_ALLOWED", "this file type is not allowed"},
 	{token.ErrParamMismatch, http.StatusUnprocessableEntity, "PARAM_MISMATCH", "a parameter differs from what the credential binds"},
+	{errBodyTooSlow, http.StatusRequestTimeout, "REQUEST_TIMEOUT", "the request body arrived too slowly"},
 	{pinning.ErrInvalidCID, http.StatusBadRequest, "INVALID_CID", "invalid CID"},
 	{pinning.ErrInvalidContent, http.StatusBadRequest, "INVALID_CONTENT", "invalid content"},
 	{node.ErrInvalidCAR, http.StatusBadRequest, "INVALID_CONTENT", "invalid CAR"},
@@ -141,6 +142,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	default:
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "reason", e.Reason, "err", err)
+	}
+	if errors.Is(err, errBodyTooSlow) {
+		w.Header().Set("Connection", "close") // the rest of its body is not worth waiting for
 	}
 	var rl *pinning.RateLimitError
 	if errors.As(err, &rl) {

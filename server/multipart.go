@@ -297,7 +297,7 @@ func (p *partReader) blame(err error) error {
 // the body's size limit and a request that ended pass through.
 func malformed(err error) error {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || isCanceled(err) {
+	if errors.As(err, &mbe) || isCanceled(err) || errors.Is(err, errBodyTooSlow) {
 		return err
 	}
 	return fmt.Errorf("%w: malformed multipart body: %v", pinning.ErrInvalid, err)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/token"
@@ -31,7 +32,16 @@ type Config struct {
 	CORSOrigins []string
 	// Version is reported by the admin status endpoint.
 	Version string
-	Logger  *slog.Logger
+	// BodyIdleTimeout fails a request whose body sends nothing for this
+	// long, and BodyMinRate one that averages fewer bytes per second over
+	// a minute (see body.go); 0 means the defaults (1 min, 1 KiB/s), a
+	// negative value none.
+	BodyIdleTimeout time.Duration
+	BodyMinRate     int64
+	// BodyRateWindow is the window BodyMinRate is averaged over; 0 means
+	// one minute.
+	BodyRateWindow time.Duration
+	Logger         *slog.Logger
 }
 
 // Deps are the parts a Server is built on.
@@ -51,7 +61,7 @@ type Server struct {
 	gateway http.Handler
 	log     *slog.Logger
 
-	jsonSlots *slots // see jsonUploadSlots
+	jsonSlots *fairSlots // see jsonUploadSlots
 
 	mux      *http.ServeMux
 	adminMux *http.ServeMux
@@ -67,12 +77,21 @@ func New(cfg Config, deps Deps) *Server {
 		cfg.Logger = slog.Default()
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.BodyIdleTimeout == 0 {
+		cfg.BodyIdleTimeout = defaultBodyIdleTimeout
+	}
+	if cfg.BodyMinRate == 0 {
+		cfg.BodyMinRate = defaultBodyMinRate
+	}
+	if cfg.BodyRateWindow <= 0 {
+		cfg.BodyRateWindow = defaultBodyRateWindow
+	}
 	s := &Server{
 		cfg:       cfg,
 		svc:       deps.Service,
 		gateway:   deps.Gateway,
 		log:       cfg.Logger,
-		jsonSlots: newSlots(jsonUploadSlots),
+		jsonSlots: newFairSlots(jsonUploadSlots, jsonUploadSlotsPerAccount),
 	}
 	s.routes = s.routeTable()
 	s.mux = http.NewServeMux()

@@ -21,8 +21,13 @@ const maxJSONUpload = 100 << 20
 
 // jsonUploadSlots bounds the POST /upload/new requests decoded at once, so
 // their in-memory bodies (up to maxJSONUpload and its decoded bytes each)
-// stay a bounded share of memory; more wait their turn.
-const jsonUploadSlots = 4
+// stay a bounded share of memory; more wait their turn. One account takes
+// at most jsonUploadSlotsPerAccount of them, so its slow requests cannot
+// block every other account's.
+const (
+	jsonUploadSlots           = 8
+	jsonUploadSlotsPerAccount = 2
+)
 
 // timeFormat is how times appear in JSON responses.
 const timeFormat = time.RFC3339Nano
@@ -66,10 +71,11 @@ func reportUpload(r *http.Request, pins []store.Pin) {
 // array (stored as its compact JSON text, so formatting does not change the
 // CID) or a base64 string holding a file's bytes.
 func (s *Server) handleUploadNew(w http.ResponseWriter, r *http.Request) error {
-	if err := s.jsonSlots.acquire(r.Context()); err != nil {
+	release, err := s.jsonSlots.acquire(r.Context(), actor(r).AccountID)
+	if err != nil {
 		return err
 	}
-	defer s.jsonSlots.release()
+	defer release()
 	var req api.UploadNewRequest
 	if err := decodeJSON(w, r, maxJSONUpload, &req, false); err != nil {
 		return err
