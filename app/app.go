@@ -54,6 +54,8 @@ type Options struct {
 	Fetch pinning.FetchConfig
 	// MaxUploadBytes caps one upload; 0 means 32 GiB.
 	MaxUploadBytes int64
+	// MaxFilesPerUpload caps the files of one upload; 0 means 10,000.
+	MaxFilesPerUpload int
 	// RateLimits bound uploads, issuance and failed authentications; the
 	// zero value limits nothing.
 	RateLimits pinning.RateLimits
@@ -110,7 +112,7 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	fetch.Disabled = fetch.Disabled || !opts.Network
 	a.Service, err = pinning.New(pinning.Config{
 		Store: a.Store, Node: a.Node, Hasher: a.Hasher, Signer: a.Signer,
-		MaxUploadBytes: opts.MaxUploadBytes, Fetch: fetch, RateLimits: opts.RateLimits, Now: opts.Now, Logger: opts.Logger,
+		MaxUploadBytes: opts.MaxUploadBytes, MaxFilesPerUpload: opts.MaxFilesPerUpload, Fetch: fetch, RateLimits: opts.RateLimits, Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ type serveFlags struct {
 	acceptEmptyDB  bool
 
 	uploadRate, mintRate, authFailRate float64
-	maxConnsPerIP                      int
+	maxConnsPerIP, maxFiles            int
 	bodyIdle                           time.Duration
 	bodyMinRate                        int64
 
@@ -90,6 +90,7 @@ a flag given on the command line wins.`,
 	fl.Float64Var(&f.uploadRate, "upload-rate", def.UploadsPerCredential.PerSecond, "uploads per second per credential and per client address (bursts of 5x); 0 no limit (NINJA_UPLOAD_RATE)")
 	fl.Float64Var(&f.mintRate, "mint-rate", def.MintsPerKey.PerSecond, "upload tokens and access JWTs issued per second per API key (bursts of 10x); 0 no limit (NINJA_MINT_RATE)")
 	fl.Float64Var(&f.authFailRate, "auth-failure-rate", def.AuthFailuresPerAddress.PerSecond, "failed authentications per second per client address before it is refused (bursts of 10x); 0 no limit (NINJA_AUTH_FAILURE_RATE)")
+	fl.IntVar(&f.maxFiles, "max-files", 10000, "files (parts) one upload may have (NINJA_MAX_FILES)")
 	fl.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", 256, "HTTP connections open at once from one client address (trusted proxies exempt); 0 no cap (NINJA_MAX_CONNS_PER_IP)")
 	fl.DurationVar(&f.bodyIdle, "body-idle-timeout", time.Minute, "fail a request whose body sends nothing for this long (NINJA_BODY_IDLE_TIMEOUT)")
 	fl.Int64Var(&f.bodyMinRate, "body-min-rate", 1024, "fail a request whose body averages fewer bytes per second over a minute (NINJA_BODY_MIN_RATE)")
@@ -104,7 +105,7 @@ a flag given on the command line wins.`,
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
 		"gc-interval": "NINJA_GC_INTERVAL", "reprovide-interval": "NINJA_REPROVIDE_INTERVAL",
-		"max-conns-per-ip": "NINJA_MAX_CONNS_PER_IP", "body-idle-timeout": "NINJA_BODY_IDLE_TIMEOUT", "body-min-rate": "NINJA_BODY_MIN_RATE",
+		"max-files": "NINJA_MAX_FILES", "max-conns-per-ip": "NINJA_MAX_CONNS_PER_IP", "body-idle-timeout": "NINJA_BODY_IDLE_TIMEOUT", "body-min-rate": "NINJA_BODY_MIN_RATE",
 		"upload-rate": "NINJA_UPLOAD_RATE", "mint-rate": "NINJA_MINT_RATE", "auth-failure-rate": "NINJA_AUTH_FAILURE_RATE",
 	} {
 		bindEnv(fl, flag, env)
@@ -147,9 +148,10 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 			Bootstrap:         f.bootstrap,
 			ReprovideInterval: f.reprovideInterval,
 		},
-		Fetch:          pinning.FetchConfig{Timeout: f.pinTimeout, MaxConcurrent: f.pinConcurrency, MaxPerAccount: f.pinPerAccount},
-		MaxUploadBytes: maxUpload,
-		RateLimits:     f.rateLimits(),
+		Fetch:             pinning.FetchConfig{Timeout: f.pinTimeout, MaxConcurrent: f.pinConcurrency, MaxPerAccount: f.pinPerAccount},
+		MaxUploadBytes:    maxUpload,
+		MaxFilesPerUpload: f.maxFiles,
+		RateLimits:        f.rateLimits(),
 		Server: server.Config{
 			PublicURL:       f.publicURL,
 			TrustedProxies:  proxies,

@@ -106,6 +106,9 @@ type Config struct {
 	Signer *token.Signer
 	// MaxUploadBytes caps one upload; 0 means 32 GiB.
 	MaxUploadBytes int64
+	// MaxFilesPerUpload caps the files of one upload (a directory); 0
+	// means 10,000.
+	MaxFilesPerUpload int
 	// Fetch configures the pin-by-CID workers; Fetch.Disabled leaves
 	// requests queued (the CLI's offline commands, which have no network).
 	Fetch FetchConfig
@@ -129,6 +132,7 @@ type Service struct {
 	log    *slog.Logger
 
 	maxUpload int64
+	maxFiles  int
 	limits    limits
 	fetch     *fetcher // nil when fetching is disabled
 }
@@ -143,6 +147,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = 32 << 30
 	}
+	if cfg.MaxFilesPerUpload <= 0 {
+		cfg.MaxFilesPerUpload = 10_000
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -151,7 +158,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, hasher: cfg.Hasher, signer: cfg.Signer,
-		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes, limits: newLimits(cfg.RateLimits),
+		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes, maxFiles: cfg.MaxFilesPerUpload, limits: newLimits(cfg.RateLimits),
 	}
 	if !cfg.Fetch.Disabled {
 		f, err := startFetcher(s, cfg.Fetch)

@@ -164,6 +164,9 @@ func (u *Upload) AddFile(ctx context.Context, r io.Reader, info FileInfo) (File,
 	if u.carRoots != nil {
 		return File{}, fmt.Errorf("%w: a CAR upload takes no other files", ErrInvalid)
 	}
+	if len(u.files) >= u.s.maxFiles {
+		return File{}, fmt.Errorf("%w: an upload has at most %d files", ErrInvalid, u.s.maxFiles)
+	}
 	p, err := CleanPath(name)
 	if err != nil {
 		return File{}, err
@@ -450,14 +453,30 @@ func limitErr(err error) error {
 	return fmt.Errorf("%w: %s", ErrQuota, le)
 }
 
+// Path bounds of an upload's file names: a name (one path segment) is at
+// most MaxNameLen bytes, as a pin's name is.
+const (
+	MaxPathLen   = 4096
+	MaxPathDepth = 64
+)
+
 // CleanPath validates a file's path within an upload: relative, no "." or
 // ".." segments, no empty segments, no backslashes, NULs or control
-// characters. An empty name is "file".
+// characters, at most MaxPathLen bytes, MaxPathDepth segments and
+// MaxNameLen bytes per segment. An empty name is "file".
 func CleanPath(name string) (string, error) {
 	if name == "" {
 		return "file", nil
 	}
-	bad := func() (string, error) { return "", fmt.Errorf("%w: invalid file name %q", ErrInvalid, name) }
+	if len(name) > MaxPathLen {
+		return "", fmt.Errorf("%w: a file name is %d bytes; at most %d are allowed", ErrInvalid, len(name), MaxPathLen)
+	}
+	if d := strings.Count(name, "/") + 1; d > MaxPathDepth {
+		return "", fmt.Errorf("%w: a file path is %d directories deep; at most %d are allowed", ErrInvalid, d, MaxPathDepth)
+	}
+	bad := func() (string, error) {
+		return "", fmt.Errorf("%w: invalid file name %q", ErrInvalid, truncate(name, 100))
+	}
 	if strings.ContainsAny(name, "\\") || strings.HasPrefix(name, "/") {
 		return bad()
 	}
@@ -470,11 +489,22 @@ func CleanPath(name string) (string, error) {
 		if seg == "" || seg == "." || seg == ".." {
 			return bad()
 		}
+		if len(seg) > MaxNameLen {
+			return "", fmt.Errorf("%w: a file name has a %d-byte segment; at most %d bytes are allowed", ErrInvalid, len(seg), MaxNameLen)
+		}
 	}
 	if path.Clean(name) != name {
 		return bad()
 	}
 	return name, nil
+}
+
+// truncate shortens s for a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // limitReader fails with token.ErrSizeExceeded as soon as more than left
