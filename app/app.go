@@ -16,6 +16,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/ninja-ipfs/ninja/metrics"
 	"github.com/ninja-ipfs/ninja/node"
 	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/server"
@@ -75,6 +76,7 @@ type App struct {
 	Node    *node.Node
 	Service *pinning.Service
 	Server  *server.Server
+	Metrics *metrics.Metrics
 	Hasher  *token.Hasher
 	Signer  *token.Signer
 
@@ -110,18 +112,33 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	fetch := opts.Fetch
 	fetch.Disabled = fetch.Disabled || !opts.Network
+	a.Metrics = metrics.New()
 	a.Service, err = pinning.New(pinning.Config{
 		Store: a.Store, Node: a.Node, Hasher: a.Hasher, Signer: a.Signer,
-		MaxUploadBytes: opts.MaxUploadBytes, MaxFilesPerUpload: opts.MaxFilesPerUpload, Fetch: fetch, RateLimits: opts.RateLimits, Now: opts.Now, Logger: opts.Logger,
+		MaxUploadBytes: opts.MaxUploadBytes, MaxFilesPerUpload: opts.MaxFilesPerUpload, Fetch: fetch,
+		RateLimits: opts.RateLimits, Observer: a.Metrics, Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Service.Close)
+	a.registerGauges()
 	sc := opts.Server
 	sc.Logger = opts.Logger
-	a.Server = server.New(sc, server.Deps{Service: a.Service, Gateway: a.Node.Gateway()})
+	a.Server = server.New(sc, server.Deps{Service: a.Service, Gateway: a.Node.Gateway(),
+		Metrics: a.Metrics.Handler(), Observer: a.Metrics})
 	return a, nil
+}
+
+// registerGauges exports the state read at scrape time: the pin queue and
+// the node's peers.
+func (a *App) registerGauges() {
+	m, svc, n := a.Metrics, a.Service, a.Node
+	m.GaugeVec("ninja_pin_queue", "Pin-by-CID requests waiting (queued) and fetching (running).", "state", func() map[string]float64 {
+		q, r := svc.QueueStats()
+		return map[string]float64{"queued": float64(q), "running": float64(r)}
+	})
+	m.Gauge("ninja_libp2p_peers", "Connected libp2p peers.", func() float64 { return float64(len(n.Peers())) })
 }
 
 // checkDir refuses what would lose data: a client command on a missing

@@ -21,6 +21,10 @@ type ServeOptions struct {
 	HTTP net.Listener
 	// Socket, when set, serves the admin API to whoever can open it.
 	Socket net.Listener
+	// Metrics, when set, serves GET /metrics without a credential (bind it
+	// to a private address); without it /metrics is on HTTP behind the
+	// metrics scope.
+	Metrics net.Listener
 	// GCInterval runs garbage collection this often; 0 never.
 	GCInterval time.Duration
 	// ShutdownGrace is how long requests in flight get to finish once ctx
@@ -67,6 +71,12 @@ func (a *App) Serve(ctx context.Context, o ServeOptions) error {
 	if o.Socket != nil {
 		eg.Go(func() error { return serveUntilClosed(sockSrv, o.Socket) })
 	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if o.Metrics != nil {
+		eg.Go(func() error { return serveUntilClosed(metricsSrv, o.Metrics) })
+	}
 	if o.GCInterval > 0 {
 		eg.Go(func() error { a.Service.RunGC(egctx, o.GCInterval); return nil })
 	}
@@ -76,6 +86,7 @@ func (a *App) Serve(ctx context.Context, o ServeOptions) error {
 		defer cancel()
 		log.Info("shutting down")
 		sockSrv.Shutdown(shutCtx)
+		metricsSrv.Shutdown(shutCtx)
 		if err := httpSrv.Shutdown(shutCtx); errors.Is(err, context.DeadlineExceeded) {
 			log.Warn("closing connections of requests still running after the grace period")
 			httpSrv.Close()

@@ -37,6 +37,7 @@ func defaultBootstrap() []string {
 
 type serveFlags struct {
 	httpAddr       string
+	metricsAddr    string
 	p2p            []string
 	publicURL      string
 	offline        bool
@@ -100,7 +101,7 @@ a flag given on the command line wins.`,
 	fl.DurationVar(&f.gcInterval, "gc-interval", 0, "run garbage collection this often, e.g. 24h; 0 never (NINJA_GC_INTERVAL)")
 	fl.DurationVar(&f.reprovideInterval, "reprovide-interval", 22*time.Hour, "announce pinned roots to the DHT this often when online; 0 never (NINJA_REPROVIDE_INTERVAL)")
 	for flag, env := range map[string]string{
-		"http": "NINJA_HTTP", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE",
+		"http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE",
 		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
@@ -214,6 +215,13 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, stdout, stderr io
 		return fmt.Errorf("listen http: %w", err)
 	}
 	defer httpLn.Close()
+	var metricsLn net.Listener
+	if f.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", f.metricsAddr); err != nil {
+			return fmt.Errorf("listen metrics: %w", err)
+		}
+		defer metricsLn.Close()
+	}
 	a, err := app.Open(ctx, opts)
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w: is another `ninja serve` running on %s?", err, g.dataDir)
@@ -242,7 +250,10 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, stdout, stderr io
 		fmt.Fprintf(stdout, "admin API key (shown once, store it now):\n%s\n", adminKey)
 	}
 	fmt.Fprintln(stdout, "ready")
-	return a.Serve(ctx, app.ServeOptions{HTTP: httpLn, Socket: sockLn, GCInterval: f.gcInterval,
+	if metricsLn != nil {
+		fmt.Fprintf(stdout, "metrics: http://%s/metrics\n", metricsLn.Addr())
+	}
+	return a.Serve(ctx, app.ServeOptions{HTTP: httpLn, Socket: sockLn, Metrics: metricsLn, GCInterval: f.gcInterval,
 		MaxConnsPerAddr: f.maxConnsPerIP, TrustedProxies: opts.Server.TrustedProxies, Logger: logger})
 }
 

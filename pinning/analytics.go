@@ -38,6 +38,16 @@ type RequestRecord struct {
 // Events are batched by the store (no fsync per request).
 func (s *Service) RecordRequest(r RequestRecord) {
 	g := r.Principal
+	if r.Upload {
+		outcome := "ok"
+		switch {
+		case r.Status >= 500:
+			outcome = "failed"
+		case r.Status >= 300:
+			outcome = "refused"
+		}
+		s.obs.Upload(g.Kind.Label(), outcome, r.Bytes)
+	}
 	if g.AccountID == "" || g.Operator {
 		return
 	}

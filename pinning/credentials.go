@@ -68,10 +68,14 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (Principal,
 	}
 	pr, err := s.authenticate(ctx, req)
 	pr.ClientIP = req.ClientIP
+	kind := pr.Kind.Label()
 	if err != nil {
 		s.limits.authFailures.take(addr, s.now())
+		s.obs.CredentialCheck(kind, "refused")
+		return pr, err
 	}
-	return pr, err
+	s.obs.CredentialCheck(kind, "ok")
+	return pr, nil
 }
 
 func (s *Service) authenticate(ctx context.Context, req AuthRequest) (Principal, error) {

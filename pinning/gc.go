@@ -40,6 +40,7 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCResult, error) {
 		return live, err
 	})
 	res := GCResult{Blocks: stats.Blocks, Bytes: stats.Bytes, Roots: roots, Duration: time.Since(start)}
+	s.obs.GC(res.Blocks, res.Bytes, res.Duration, err != nil)
 	if err != nil {
 		return res, fmt.Errorf("collect garbage: %w", err)
 	}

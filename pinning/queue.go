@@ -202,6 +202,7 @@ func (f *fetcher) work(ctx context.Context, cancel context.CancelFunc, pin store
 	}
 	c, err := cid.Decode(pin.CID)
 	var size uint64
+	start := time.Now()
 	if err == nil {
 		size, err = f.s.node.FetchDAG(ctx, c, pin.Origins)
 	}
@@ -219,9 +220,11 @@ func (f *fetcher) work(ctx context.Context, cancel context.CancelFunc, pin store
 		return
 	}
 	if err != nil {
+		f.s.obs.Fetch("failed", time.Since(start))
 		f.log.Info("pin failed", "pin", pin.ID, "cid", pin.CID, "err", err)
 		return
 	}
+	f.s.obs.Fetch("pinned", time.Since(start))
 	f.log.Info("pinned", "pin", pin.ID, "cid", pin.CID, "dagSize", size)
 	f.s.node.Announce(c)
 }

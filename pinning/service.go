@@ -97,6 +97,27 @@ type Node interface {
 	Peers() []string
 }
 
+// Observer is told what the domain did, for metrics; every method must be
+// cheap and safe for concurrent use.
+type Observer interface {
+	// Upload: credential is a token.Kind's name, outcome ok, refused
+	// (4xx) or failed (5xx), bytes the acknowledged bytes.
+	Upload(credential, outcome string, bytes int64)
+	// CredentialCheck: result ok or refused.
+	CredentialCheck(credential, result string)
+	// Fetch: a pin-by-CID fetch ended pinned or failed.
+	Fetch(outcome string, d time.Duration)
+	// GC: a garbage collection freed blocks and bytes.
+	GC(blocks, bytes int64, d time.Duration, failed bool)
+}
+
+type noObserver struct{}
+
+func (noObserver) Upload(string, string, int64)         {}
+func (noObserver) CredentialCheck(string, string)       {}
+func (noObserver) Fetch(string, time.Duration)          {}
+func (noObserver) GC(int64, int64, time.Duration, bool) {}
+
 // Config configures New.
 type Config struct {
 	Store  Store
@@ -116,6 +137,8 @@ type Config struct {
 	// authentications; the zero value limits nothing (`ninja serve` applies
 	// DefaultRateLimits).
 	RateLimits RateLimits
+	// Observer receives metrics; nil means none.
+	Observer Observer
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -134,6 +157,7 @@ type Service struct {
 	maxUpload int64
 	maxFiles  int
 	limits    limits
+	obs       Observer
 	fetch     *fetcher // nil when fetching is disabled
 }
 
@@ -156,9 +180,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, hasher: cfg.Hasher, signer: cfg.Signer,
-		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes, maxFiles: cfg.MaxFilesPerUpload, limits: newLimits(cfg.RateLimits),
+		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes, maxFiles: cfg.MaxFilesPerUpload, limits: newLimits(cfg.RateLimits), obs: cfg.Observer,
 	}
 	if !cfg.Fetch.Disabled {
 		f, err := startFetcher(s, cfg.Fetch)

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/token"
@@ -108,6 +109,8 @@ func (s *Server) wrap(rt route) http.Handler {
 		st := &reqState{}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 		rec := &statusRecorder{ResponseWriter: w}
+		start := time.Now()
+		defer func() { s.obs.Request(rt.pattern, rec.status, time.Since(start)) }()
 		defer s.recoverPanic(rec, r)
 		s.paceBody(w, r)
 		var err error

@@ -137,6 +137,9 @@ func details(err, sentinel error) string {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := toAPIError(err)
 	state(r).reason = e.Reason
+	if s.obs != nil {
+		s.obs.Refusal(e.Reason)
+	}
 	switch {
 	case e.Status >= 500 && !isCanceled(err):
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -14,7 +14,7 @@ import (
 
 func TestAHandlerPanicIsLoggedAtErrorAndAnswered500(t *testing.T) {
 	var logs bytes.Buffer
-	s := &Server{log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	s := &Server{log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})), obs: noObserver{}}
 	h := s.wrap(route{pattern: "GET /boom", public: true, h: func(w http.ResponseWriter, r *http.Request) error {
 		var rows []int
 		_ = rows[len(r.URL.Path)] // an index out of range: a bug in a handler

@@ -7,6 +7,7 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -44,6 +45,17 @@ type Config struct {
 	Logger         *slog.Logger
 }
 
+// Observer is told about every request, for metrics.
+type Observer interface {
+	Request(route string, code int, d time.Duration)
+	Refusal(reason string)
+}
+
+type noObserver struct{}
+
+func (noObserver) Request(string, int, time.Duration) {}
+func (noObserver) Refusal(string)                     {}
+
 // Deps are the parts a Server is built on.
 type Deps struct {
 	// Service is the domain every handler calls.
@@ -51,6 +63,10 @@ type Deps struct {
 	// Gateway serves /ipfs/ from local blocks (node.Gateway); nil answers
 	// 503.
 	Gateway http.Handler
+	// Metrics serves GET /metrics (scope metrics) when set.
+	Metrics http.Handler
+	// Observer receives request metrics; nil means none.
+	Observer Observer
 }
 
 // Server serves ninja's HTTP API. Create it with New; Handler returns the
@@ -59,6 +75,8 @@ type Server struct {
 	cfg     Config
 	svc     *pinning.Service
 	gateway http.Handler
+	metrics http.Handler
+	obs     Observer
 	log     *slog.Logger
 
 	jsonSlots *fairSlots // see jsonUploadSlots
@@ -90,8 +108,13 @@ func New(cfg Config, deps Deps) *Server {
 		cfg:       cfg,
 		svc:       deps.Service,
 		gateway:   deps.Gateway,
+		metrics:   deps.Metrics,
+		obs:       deps.Observer,
 		log:       cfg.Logger,
 		jsonSlots: newFairSlots(jsonUploadSlots, jsonUploadSlotsPerAccount),
+	}
+	if s.obs == nil {
+		s.obs = noObserver{}
 	}
 	s.routes = s.routeTable()
 	s.mux = http.NewServeMux()
@@ -167,6 +190,7 @@ func (s *Server) routeTable() []route {
 	ui := newUI(web.FS(), s.log)
 	return []route{
 		{pattern: "GET /healthz", public: true, h: s.handleHealth},
+		{pattern: "GET /metrics", scope: token.ScopeMetrics, admin: true, h: s.handleMetrics},
 		// The web UI (ui.go): the dashboard signs in with an API key held in
 		// the browser, the upload page with a signed token; both only call
 		// the API below. GET /upload is the page, POST /upload the API.
@@ -217,6 +241,17 @@ func (s *Server) routeTable() []route {
 		{pattern: "POST /admin/keys", scope: token.ScopeAdmin, admin: true, h: s.handleKeyCreate},
 		{pattern: "DELETE /admin/keys/{id}", scope: token.ScopeAdmin, admin: true, h: s.handleKeyRevoke},
 	}
+}
+
+// handleMetrics serves the Prometheus metrics to a credential with scope
+// metrics (or admin), and on the admin socket; `--metrics ADDR` serves
+// them on a listener of their own instead.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
+	if s.metrics == nil {
+		return fmt.Errorf("%w: metrics are not enabled", pinning.ErrUnavailable)
+	}
+	s.metrics.ServeHTTP(w, r)
+	return nil
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {

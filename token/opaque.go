@@ -39,6 +39,22 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", int(k))
 }
 
+// Label is the kind as a metric label or log field: "api_key",
+// "upload_token", "upload_jwt", "access_jwt" ("unknown" for the zero Kind).
+func (k Kind) Label() string {
+	switch k {
+	case KindAPIKey:
+		return "api_key"
+	case KindUploadToken:
+		return "upload_token"
+	case KindUploadJWT:
+		return "upload_jwt"
+	case KindAccessJWT:
+		return "access_jwt"
+	}
+	return "unknown"
+}
+
 // Prefix returns the literal prefix of an opaque kind ("bws_", "sup_") and
 // "" for the JWT kinds, which have none.
 func (k Kind) Prefix() string {

@@ -15,14 +15,15 @@ const (
 	ScopePinsWrite     Scope = "pins:write"
 	ScopeTokensWrite   Scope = "tokens:write"
 	ScopeAnalyticsRead Scope = "analytics:read"
-	ScopeAdmin         Scope = "admin" // implies every other scope
+	ScopeMetrics       Scope = "metrics" // read GET /metrics (a Prometheus scraper's key)
+	ScopeAdmin         Scope = "admin"   // implies every other scope
 )
 
 // AllScopes() lists every scope in a stable order (the order shown in the UI
 // and in error messages). It returns a new slice each time, so no caller
 // can change another's.
 func AllScopes() []Scope {
-	return []Scope{ScopeUpload, ScopePinsRead, ScopePinsWrite, ScopeTokensWrite, ScopeAnalyticsRead, ScopeAdmin}
+	return []Scope{ScopeUpload, ScopePinsRead, ScopePinsWrite, ScopeTokensWrite, ScopeAnalyticsRead, ScopeMetrics, ScopeAdmin}
 }
 
 // Valid reports whether s is a known scope.

@@ -1,0 +1,47 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ninja-ipfs/ninja/token"
+)
+
+func TestMetricsCountRequestsUploadsAndRefusalsWithoutSecrets(t *testing.T) {
+	e := newEnv(t)
+	scraper := e.mintKey(e.acct.ID, token.ScopeMetrics)
+	tok := e.newToken(map[string]any{"maxUploads": 1})["token"].(string)
+	if r := e.tokenUpload(tok, "a.txt", []byte("counted"), nil); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	if r := e.tokenUpload(tok, "b.txt", []byte("refused"), nil); r.status != 403 {
+		t.Fatalf("an exhausted token: %d", r.status)
+	}
+	if r := e.get("/metrics", e.key); r.status != 403 {
+		t.Fatalf("/metrics with a key without scope metrics: %d, want 403", r.status)
+	}
+	r := e.get("/metrics", scraper)
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("/metrics: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	body := string(r.body)
+	for _, want := range []string{
+		`ninja_uploads_total{credential="upload_token",outcome="ok"} 1`,
+		`ninja_uploads_total{credential="upload_token",outcome="refused"} 1`,
+		`ninja_upload_bytes_total{credential="upload_token"} 7`,
+		`ninja_refusals_total{reason="TOKEN_EXHAUSTED"} 1`,
+		`ninja_http_requests_total{code="200",route="POST /upload"} 1`,
+		`ninja_credential_checks_total{credential="upload_token",result="ok"}`,
+		`ninja_pin_queue{state="queued"} 0`,
+		`ninja_http_request_duration_seconds_bucket{route="POST /upload",le=`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	for _, secret := range []string{tok, e.key, e.admin, scraper, "sup_", "bws_"} {
+		if strings.Contains(body, secret) {
+			t.Fatalf("/metrics exposes a credential (%.8s…)", secret)
+		}
+	}
+}
