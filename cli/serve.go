@@ -78,6 +78,7 @@ a flag given on the command line wins.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", "HTTP listen address (NINJA_HTTP)")
+	fl.StringVar(&f.metricsAddr, "metrics", "", "serve Prometheus metrics on this address without a credential, e.g. 127.0.0.1:9090 (NINJA_METRICS); default: GET /metrics on --http with scope metrics")
 	fl.StringSliceVar(&f.p2p, "p2p", []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}, "libp2p listen multiaddrs, comma-separated (NINJA_P2P)")
 	fl.StringVar(&f.publicURL, "public-url", "", "public base URL of the gateway, used in uris.url (NINJA_PUBLIC_URL); default: the request's host")
 	fl.BoolVar(&f.offline, "offline", false, "no DHT and no bootstrap (NINJA_OFFLINE)")
