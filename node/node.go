@@ -108,6 +108,9 @@ type Node struct {
 	bitswap *bitswap.Bitswap
 	routing *provider // announces and reprovides pinned roots; see routing.go
 
+	blocksDir string // for Check and FreeBytes
+	noNetwork bool
+
 	// gcMu makes GC safe against concurrent writes: imports and fetches
 	// hold it shared, GC holds it exclusively. See GC.
 	gcMu sync.RWMutex
@@ -138,10 +141,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{
-		log:     cfg.Logger.With("component", "node"),
-		recent:  make(map[string]recentRoot),
-		writers: make(map[*batchWriter]struct{}),
-		now:     time.Now,
+		log:       cfg.Logger.With("component", "node"),
+		recent:    make(map[string]recentRoot),
+		writers:   make(map[*batchWriter]struct{}),
+		now:       time.Now,
+		blocksDir: blocksDirOf(cfg.DataDir),
+		noNetwork: cfg.NoNetwork,
 	}
 	// The node's background work (bitswap, DHT) must outlive the caller's
 	// start-up ctx, so it gets its own context cancelled by Close.
