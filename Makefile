@@ -10,7 +10,7 @@ LDFLAGS := -X github.com/ninja-ipfs/ninja/cli.version=$(VERSION)
 .PHONY: build run test e2e bench fuzz vet kubo vuln
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ninja .
+	$(GO) build -buildvcs=auto -ldflags "$(LDFLAGS)" -o bin/ninja .
 
 run:
 	$(GO) run -ldflags "$(LDFLAGS)" . serve

@@ -27,7 +27,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	ninjaBin = filepath.Join(dir, "ninja")
-	build := exec.Command("go", "build", "-o", ninjaBin, ".")
+	// -buildvcs=auto: stamp the commit when built in a checkout, whatever
+	// GOFLAGS the machine sets, so `ninja version` can be checked.
+	build := exec.Command("go", "build", "-buildvcs=auto", "-o", ninjaBin, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		panic(err)
@@ -436,5 +438,23 @@ func TestSigningKeyAndAccessJWTCommands(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("access JWT from the CLI: %d", resp.StatusCode)
+	}
+}
+
+func TestVersionReportsTheCommitFromTheBuildInfo(t *testing.T) {
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skip("not a git checkout: the binary carries no commit to compare")
+	}
+	out, err := ninja(t, "version", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Version, Commit, Go, Boxo, Libp2p string }
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if v.Commit != strings.TrimSpace(string(head)) || !strings.HasPrefix(v.Go, "go1.") || v.Boxo != "v0.43.0" || v.Libp2p != "v0.49.0" {
+		t.Fatalf("ninja version --json = %+v, want commit %s", v, head)
 	}
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X github.com/ninja-ipfs/ninja/cli.version=…".
-var version = ""
 
 // exitError carries an exit code for errors already reported.
 type exitError struct{ code int }
@@ -83,7 +81,7 @@ func newRootCmd() *cobra.Command {
 	bindEnv(pf, "api-key", "NINJA_API_KEY")
 	bindEnv(pf, "account", "NINJA_ACCOUNT")
 	root.AddCommand(newServeCmd(g), newAccountCmd(g), newKeyCmd(g), newTokenCmd(g), newSigningKeyCmd(g),
-		newUploadCmd(g), newGCCmd(g), newExportCmd(g))
+		newUploadCmd(g), newGCCmd(g), newExportCmd(g), newVersionCmd(g))
 	forbidUnknownSubcommands(root)
 	return root
 }

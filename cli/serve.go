@@ -46,6 +46,8 @@ type serveFlags struct {
 	trustedProxies []string
 	corsOrigins    []string
 	logLevel       string
+	logFormat      string
+	accessLog      bool
 	acceptEmptyDB  bool
 
 	uploadRate, mintRate, authFailRate float64
@@ -87,6 +89,8 @@ a flag given on the command line wins.`,
 	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For is believed (NINJA_TRUSTED_PROXIES)")
 	fl.StringSliceVar(&f.corsOrigins, "cors-origins", []string{"*"}, "origins browsers may upload from, comma-separated, or * (NINJA_CORS_ORIGINS)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (NINJA_LOG_LEVEL)")
+	fl.StringVar(&f.logFormat, "log-format", "text", "text or json (NINJA_LOG_FORMAT)")
+	fl.BoolVar(&f.accessLog, "access-log", true, "log one line per request at info (NINJA_ACCESS_LOG)")
 	fl.BoolVar(&f.acceptEmptyDB, "accept-empty-database", false, "start a new, empty database even though the block store holds blocks (after ninja.db was lost)")
 	def := pinning.DefaultRateLimits()
 	fl.Float64Var(&f.uploadRate, "upload-rate", def.UploadsPerCredential.PerSecond, "uploads per second per credential and per client address (bursts of 5x); 0 no limit (NINJA_UPLOAD_RATE)")
@@ -104,7 +108,7 @@ a flag given on the command line wins.`,
 	for flag, env := range map[string]string{
 		"http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE",
 		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
-		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "pin-timeout": "NINJA_PIN_TIMEOUT",
+		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "log-format": "NINJA_LOG_FORMAT", "access-log": "NINJA_ACCESS_LOG", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
 		"gc-interval": "NINJA_GC_INTERVAL", "reprovide-interval": "NINJA_REPROVIDE_INTERVAL",
 		"max-files": "NINJA_MAX_FILES", "max-conns-per-ip": "NINJA_MAX_CONNS_PER_IP", "body-idle-timeout": "NINJA_BODY_IDLE_TIMEOUT", "body-min-rate": "NINJA_BODY_MIN_RATE",
@@ -158,6 +162,7 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 			PublicURL:       f.publicURL,
 			TrustedProxies:  proxies,
 			CORSOrigins:     f.corsOrigins,
+			AccessLog:       f.accessLog,
 			Version:         Version().Version,
 			BodyIdleTimeout: nonZeroOr(f.bodyIdle, -1),
 			BodyMinRate:     nonZeroOr(f.bodyMinRate, -1),
@@ -187,12 +192,19 @@ func (f *serveFlags) rateLimits() pinning.RateLimits {
 	}
 }
 
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is neither text nor json", format)
 }
 
 // serve runs `ninja serve`: listen first (so a busy port fails before
@@ -200,7 +212,7 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 // last (so it is printed whenever it was made), then serve until SIGINT or
 // SIGTERM, and close in reverse order.
 func serve(ctx context.Context, g *globalFlags, f *serveFlags, stdout, stderr io.Writer) error {
-	logger, err := newLogger(f.logLevel, stderr)
+	logger, err := newLogger(f.logLevel, f.logFormat, stderr)
 	if err != nil {
 		return err
 	}

@@ -56,10 +56,12 @@ func actor(r *http.Request) pinning.Principal {
 	return p
 }
 
-// statusRecorder remembers the status a handler sent.
+// statusRecorder remembers the status a handler sent and the bytes of its
+// body.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (w *statusRecorder) WriteHeader(code int) {
@@ -73,7 +75,9 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -84,10 +88,15 @@ func (w *statusRecorder) ReadFrom(r io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	var n int64
+	var err error
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(writerOnly{w.ResponseWriter}, r)
 	}
-	return io.Copy(writerOnly{w.ResponseWriter}, r)
+	w.bytes += n
+	return n, err
 }
 
 // Flush passes a flush through to the connection.
@@ -110,7 +119,11 @@ func (s *Server) wrap(rt route) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
-		defer func() { s.obs.Request(rt.pattern, rec.status, time.Since(start)) }()
+		defer func() {
+			d := time.Since(start)
+			s.obs.Request(rt.pattern, rec.status, d)
+			s.accessLog(r, rt.pattern, rec, d)
+		}()
 		defer s.recoverPanic(rec, r)
 		s.paceBody(w, r)
 		var err error
@@ -133,6 +146,24 @@ func (s *Server) wrap(rt route) http.Handler {
 			})
 		}
 	})
+}
+
+// accessLog writes one line per request: what was asked, by whom (the
+// credential's kind and display prefix, never the credential) and from
+// where (the client address as ninja decided it), and how it went.
+func (s *Server) accessLog(r *http.Request, route string, w *statusRecorder, d time.Duration) {
+	if !s.cfg.AccessLog {
+		return
+	}
+	st := state(r)
+	p := st.principal
+	client := ""
+	if ip := s.clientIP(r); ip.IsValid() {
+		client = ip.String()
+	}
+	s.log.Info("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", w.status,
+		"bytes", w.bytes, "duration_ms", float64(d.Microseconds())/1000, "credential", p.Kind.Label(),
+		"prefix", p.Prefix, "client", client, "reason", st.reason)
 }
 
 // wrapSocket serves an admin route on the unix socket with the operator's

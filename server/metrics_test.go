@@ -1,9 +1,14 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/ninja-ipfs/ninja/app"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
@@ -44,4 +49,53 @@ func TestMetricsCountRequestsUploadsAndRefusalsWithoutSecrets(t *testing.T) {
 			t.Fatalf("/metrics exposes a credential (%.8s…)", secret)
 		}
 	}
+}
+
+func TestTheAccessLogHasOneLinePerRequestAndNoSecret(t *testing.T) {
+	var logs syncBuffer
+	e := newEnv(t, func(o *app.Options) {
+		o.Server.AccessLog = true
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	tok := e.newToken(map[string]any{})
+	if r := e.tokenUpload(tok["token"].(string), "a.txt", []byte("logged"), nil); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" && m["route"] == "POST /upload" {
+			line = m
+		}
+	}
+	if line == nil {
+		t.Fatalf("no access-log line for the upload:\n%s", logs.String())
+	}
+	if line["status"] != float64(200) || line["credential"] != "upload_token" || line["prefix"] != tok["tokenPrefix"] ||
+		line["client"] != "127.0.0.1" || line["bytes"].(float64) <= 0 || line["method"] != "POST" {
+		t.Errorf("access-log line %v", line)
+	}
+	for _, secret := range []string{tok["token"].(string), e.key, e.admin} {
+		if strings.Contains(logs.String(), secret) {
+			t.Fatal("the log holds a credential")
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -42,7 +42,9 @@ type Config struct {
 	// BodyRateWindow is the window BodyMinRate is averaged over; 0 means
 	// one minute.
 	BodyRateWindow time.Duration
-	Logger         *slog.Logger
+	// AccessLog logs one line per request at info (see accessLog).
+	AccessLog bool
+	Logger    *slog.Logger
 }
 
 // Observer is told about every request, for metrics.
