@@ -298,9 +298,12 @@ func TestKeyCommandsWorkWithAndWithoutARunningServer(t *testing.T) {
 	}
 }
 
-func TestSIGTERMFailsInFlightUploadsWithoutRecordingThem(t *testing.T) {
+// TestSIGTERMFailsUploadsStillRunningAfterTheDrainWithoutRecordingThem: a
+// SIGTERM drains for --shutdown-timeout; an upload that has not finished
+// by then fails and leaves no pin record.
+func TestSIGTERMFailsUploadsStillRunningAfterTheDrainWithoutRecordingThem(t *testing.T) {
 	data := t.TempDir()
-	p := startServe(t, data)
+	p := startServe(t, data, "--shutdown-timeout", "1s")
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", p.url+"/upload", pr)
 	req.Header.Set("Content-Type", "multipart/form-data; boundary=XX")

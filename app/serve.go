@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,9 +28,10 @@ type ServeOptions struct {
 	Metrics net.Listener
 	// GCInterval runs garbage collection this often; 0 never.
 	GCInterval time.Duration
-	// ShutdownGrace is how long requests in flight get to finish once ctx
-	// is done; 0 means 5 s.
-	ShutdownGrace time.Duration
+	// ShutdownTimeout is how long requests in flight get to finish once
+	// ctx is done (the drain); 0 means 30 s. What is still running then is
+	// cancelled: unacknowledged, nothing recorded.
+	ShutdownTimeout time.Duration
 	// MaxConnsPerAddr caps the HTTP connections open at once from one
 	// client address (0: no cap); TrustedProxies are exempt, since every
 	// client comes through them.
@@ -39,31 +41,37 @@ type ServeOptions struct {
 }
 
 // Serve serves the HTTP API and the admin socket (and runs periodic GC)
-// until ctx, the signal context, is done, then shuts the servers down.
-// It does not close the App.
+// until ctx, the signal context, is done, then drains: it stops accepting
+// connections, lets the requests in flight finish for ShutdownTimeout (a
+// 30 GiB upload at 99% is not lost to a restart), then cancels what is
+// left and closes every connection. It does not close the App.
 //
-// Every request's context is ctx, so handlers see the cancellation at once
-// and fail before recording anything. The grace period lets them return; a
-// handler still blocked reading a slow client's body then has its
-// connection closed, which fails the read. Either way nothing
-// unacknowledged is recorded.
+// Requests run under a context of their own that is cancelled only when
+// the drain times out, so a request cut short then fails before its commit
+// and records nothing; one that finishes in time is acknowledged as usual.
 func (a *App) Serve(ctx context.Context, o ServeOptions) error {
-	if o.ShutdownGrace == 0 {
-		o.ShutdownGrace = 5 * time.Second
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 30 * time.Second
 	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	base := func(net.Listener) context.Context { return reqCtx }
 	httpSrv := &http.Server{
 		Handler:           a.Server.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		BaseContext:       base,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	sockSrv := &http.Server{Handler: a.Server.AdminHandler(), ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
+	sockSrv := &http.Server{Handler: a.Server.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, BaseContext: base}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	servers := []*http.Server{httpSrv, sockSrv, metricsSrv}
 
 	eg, egctx := errgroup.WithContext(ctx)
 	httpLn := guardListener(o.HTTP, o.MaxConnsPerAddr, o.TrustedProxies, log)
@@ -71,9 +79,6 @@ func (a *App) Serve(ctx context.Context, o ServeOptions) error {
 	if o.Socket != nil {
 		eg.Go(func() error { return serveUntilClosed(sockSrv, o.Socket) })
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", a.Metrics.Handler())
-	metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if o.Metrics != nil {
 		eg.Go(func() error { return serveUntilClosed(metricsSrv, o.Metrics) })
 	}
@@ -82,21 +87,44 @@ func (a *App) Serve(ctx context.Context, o ServeOptions) error {
 	}
 	eg.Go(func() error {
 		<-egctx.Done()
-		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownGrace)
-		defer cancel()
-		log.Info("shutting down")
-		sockSrv.Shutdown(shutCtx)
-		metricsSrv.Shutdown(shutCtx)
-		if err := httpSrv.Shutdown(shutCtx); errors.Is(err, context.DeadlineExceeded) {
-			log.Warn("closing connections of requests still running after the grace period")
-			httpSrv.Close()
-			sockSrv.Close()
-		} else if err != nil {
-			return err
-		}
+		drain(log, servers, o.ShutdownTimeout, cancelRequests)
 		return nil
 	})
 	return eg.Wait()
+}
+
+// drain shuts the servers down gracefully within timeout; past it, it
+// cancels the requests still running, gives them a moment to return
+// unacknowledged, and closes their connections.
+func drain(log *slog.Logger, servers []*http.Server, timeout time.Duration, cancelRequests context.CancelFunc) {
+	log.Info("draining: no new connections; requests in flight may finish", "timeout", timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	late := false
+	var mu sync.Mutex
+	for _, s := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Shutdown(ctx); err != nil {
+				mu.Lock()
+				late = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if !late {
+		log.Info("drained")
+		return
+	}
+	log.Warn("cancelling the requests still running after the drain timeout", "timeout", timeout)
+	cancelRequests()
+	time.Sleep(200 * time.Millisecond) // let the cancelled handlers return before their connections go
+	for _, s := range servers {
+		s.Close()
+	}
 }
 
 func serveUntilClosed(s *http.Server, ln net.Listener) error {

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-
 // exitError carries an exit code for errors already reported.
 type exitError struct{ code int }
 

@@ -59,6 +59,7 @@ type serveFlags struct {
 	pinConcurrency    int
 	pinPerAccount     int
 	gcInterval        time.Duration
+	shutdownTimeout   time.Duration
 	reprovideInterval time.Duration
 }
 
@@ -103,6 +104,7 @@ a flag given on the command line wins.`,
 	fl.DurationVar(&f.pinTimeout, "pin-timeout", 10*time.Minute, "how long a pin-by-CID request may fetch before it fails (NINJA_PIN_TIMEOUT)")
 	fl.IntVar(&f.pinConcurrency, "pin-concurrency", 8, "pin-by-CID fetches in flight across all accounts (NINJA_PIN_CONCURRENCY)")
 	fl.IntVar(&f.pinPerAccount, "pin-concurrency-per-account", 2, "pin-by-CID fetches in flight per account (NINJA_PIN_CONCURRENCY_PER_ACCOUNT)")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may finish before they are cancelled (NINJA_SHUTDOWN_TIMEOUT)")
 	fl.DurationVar(&f.gcInterval, "gc-interval", 0, "run garbage collection this often, e.g. 24h; 0 never (NINJA_GC_INTERVAL)")
 	fl.DurationVar(&f.reprovideInterval, "reprovide-interval", 22*time.Hour, "announce pinned roots to the DHT this often when online; 0 never (NINJA_REPROVIDE_INTERVAL)")
 	for flag, env := range map[string]string{
@@ -110,7 +112,7 @@ a flag given on the command line wins.`,
 		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "log-format": "NINJA_LOG_FORMAT", "access-log": "NINJA_ACCESS_LOG", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
-		"gc-interval": "NINJA_GC_INTERVAL", "reprovide-interval": "NINJA_REPROVIDE_INTERVAL",
+		"gc-interval": "NINJA_GC_INTERVAL", "shutdown-timeout": "NINJA_SHUTDOWN_TIMEOUT", "reprovide-interval": "NINJA_REPROVIDE_INTERVAL",
 		"max-files": "NINJA_MAX_FILES", "max-conns-per-ip": "NINJA_MAX_CONNS_PER_IP", "body-idle-timeout": "NINJA_BODY_IDLE_TIMEOUT", "body-min-rate": "NINJA_BODY_MIN_RATE",
 		"upload-rate": "NINJA_UPLOAD_RATE", "mint-rate": "NINJA_MINT_RATE", "auth-failure-rate": "NINJA_AUTH_FAILURE_RATE",
 	} {
@@ -267,6 +269,7 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, stdout, stderr io
 		fmt.Fprintf(stdout, "metrics: http://%s/metrics\n", metricsLn.Addr())
 	}
 	return a.Serve(ctx, app.ServeOptions{HTTP: httpLn, Socket: sockLn, Metrics: metricsLn, GCInterval: f.gcInterval,
+		ShutdownTimeout: f.shutdownTimeout,
 		MaxConnsPerAddr: f.maxConnsPerIP, TrustedProxies: opts.Server.TrustedProxies, Logger: logger})
 }
 
