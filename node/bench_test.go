@@ -200,3 +200,24 @@ func BenchmarkGatewayRead(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGatewaySmallRead serves a 4 KiB file through the gateway
+// handler in process (no socket, so the number is the handler's own cost),
+// reporting CPU time and allocations per read.
+func BenchmarkGatewaySmallRead(b *testing.B) {
+	n := newBenchNode(b, storeDefault)
+	c := addFile(b, n, ProfileV1, chachaReader(71, 4096))
+	target := "/ipfs/" + c.String()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		n.Gateway().ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		if rec.Code != http.StatusOK || rec.Body.Len() != 4096 {
+			b.Fatalf("status %d, %d bytes", rec.Code, rec.Body.Len())
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+}

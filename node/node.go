@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ import (
 	ds "github.com/ipfs/go-datastore"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Sentinel errors returned (wrapped) by this package.
@@ -97,7 +99,9 @@ type Node struct {
 	// immediate not-found, never a bitswap want.
 	localBS blockservice.BlockService
 
-	gateway *gateway.BlocksBackend // over localBS; shared by Gateway and ExportCAR
+	gateway        *gateway.BlocksBackend // over localBS; shared by Gateway and ExportCAR
+	gatewayHandler http.Handler           // built once by setupGateway
+	metrics        *prometheus.Registry   // the gateway's collectors, this node's own
 
 	host    host.Host    // nil with NoNetwork
 	dht     *dht.IpfsDHT // nil when offline
@@ -151,10 +155,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.bstore = blockstore.NewIdStore(blockstore.NewBlockstore(n.ds, blockstore.NoPrefix()))
 	n.localBS = blockservice.New(n.bstore, offline.Exchange(n.bstore))
-	n.gateway, err = gateway.NewBlocksBackend(n.localBS, gateway.WithGetBlockTimeout(gatewayBlockTimeout))
-	if err != nil {
+	if err := n.setupGateway(); err != nil {
 		_ = n.Close(ctx)
-		return nil, fmt.Errorf("node: gateway backend: %w", err)
+		return nil, fmt.Errorf("node: %w", err)
 	}
 
 	if cfg.NoNetwork {

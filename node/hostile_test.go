@@ -1,0 +1,115 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"testing"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	ft "github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	carv2 "github.com/ipld/go-car/v2"
+	"github.com/ipld/go-car/v2/storage"
+)
+
+// Hostile DAGs, built in code so that their size is a parameter: the
+// attacks of issue 11 were a 2000-level directory (exports stopped at 342
+// blocks), a directory whose every level links twice to the same child
+// (a 5.4 KB CAR whose tar and car-dups=y responses never end), and DAGs
+// a million levels deep.
+
+// dirChain returns the blocks of a UnixFS directory chain levels deep, root
+// first: each directory holds one entry "d", the next directory; the last
+// is empty. links sets how many entries of each level name the same child
+// ("d0", "d1", …): 2 makes the doubling DAG, whose paths number 2^levels.
+func dirChain(t testing.TB, levels, links int) (cid.Cid, []ipld.Node) {
+	t.Helper()
+	prefix := merkledag.V1CidPrefix()
+	var nodes []ipld.Node
+	var child ipld.Node
+	for range levels {
+		nd := merkledag.NodeWithData(ft.FolderPBData())
+		if err := nd.SetCidBuilder(prefix); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; child != nil && i < links; i++ {
+			name := "d"
+			if links > 1 {
+				name = "d" + string(rune('0'+i))
+			}
+			if err := nd.AddNodeLink(name, child); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nodes = append(nodes, nd)
+		child = nd
+	}
+	// Root first, as a CAR in DFS order has it.
+	for i, j := 0, len(nodes)-1; i < j; i, j = i+1, j-1 {
+		nodes[i], nodes[j] = nodes[j], nodes[i]
+	}
+	return nodes[0].Cid(), nodes
+}
+
+// carOf writes nodes as a CARv1 with the given roots.
+func carOf(t testing.TB, roots []cid.Cid, nodes []ipld.Node) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := storage.NewWritable(&buf, roots, carv2.WriteAsCarV1(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range nodes {
+		if err := w.Put(context.Background(), nd.Cid().KeyString(), nd.RawData()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// chainCAR is dirChain as a CAR with its root.
+func chainCAR(t testing.TB, levels, links int) (cid.Cid, []byte) {
+	t.Helper()
+	root, nodes := dirChain(t, levels, links)
+	return root, carOf(t, []cid.Cid{root}, nodes)
+}
+
+// importCAR imports and commits car into n, returning its roots.
+func importCAR(t testing.TB, n *Node, car []byte) []cid.Cid {
+	t.Helper()
+	ctx := context.Background()
+	im := n.NewImport(ProfileV1)
+	defer im.Release()
+	roots, err := im.AddCAR(ctx, bytes.NewReader(car))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := im.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return roots
+}
+
+// carBlocks counts the blocks of a CAR stream and reports its first error.
+func carBlocks(r io.Reader) (int, error) {
+	br, err := carv2.NewBlockReader(r)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		_, err := br.Next()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+}
