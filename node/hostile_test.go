@@ -39,7 +39,10 @@ func dirChain(t testing.TB, levels, links int) (cid.Cid, []ipld.Node) {
 			if links > 1 {
 				name = "d" + string(rune('0'+i))
 			}
-			if err := nd.AddNodeLink(name, child); err != nil {
+			// Tsize is the child block's own size: the true cumulative
+			// size of a doubling DAG overflows uint64 by level 58.
+			l := &ipld.Link{Cid: child.Cid(), Size: uint64(len(child.RawData()))}
+			if err := nd.AddRawLink(name, l); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -112,4 +115,14 @@ func carBlocks(r io.Reader) (int, error) {
 		}
 		n++
 	}
+}
+
+// mustChild returns the first link of the local dag-pb block c.
+func mustChild(t testing.TB, n *Node, c cid.Cid) cid.Cid {
+	t.Helper()
+	links, ok, err := n.localLinks(context.Background(), c)
+	if err != nil || !ok || len(links) == 0 {
+		t.Fatalf("links of %s: %v, %v, %v", c, links, ok, err)
+	}
+	return links[0]
 }

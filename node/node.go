@@ -54,6 +54,10 @@ var (
 	// ErrNoNetwork means a network operation on a node opened with
 	// Config.NoNetwork.
 	ErrNoNetwork = errors.New("node runs without a network")
+	// ErrLimit means a request went past one of the node's Limits (or a
+	// fetch past its byte cap); the wrapping message names the limit.
+	// Nothing the refused call was building is committed.
+	ErrLimit = errors.New("limit exceeded")
 )
 
 // Config configures New.
@@ -82,6 +86,9 @@ type Config struct {
 	Roots func(ctx context.Context, yield func(cid.Cid) error) error
 	// Logger receives the node's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Limits bounds the work of one import, DAG walk or gateway response;
+	// zero fields mean the defaults documented on Limits.
+	Limits Limits
 
 	// storeKind selects the block store backend; zero means the measured
 	// default. Unexported: only the benchmarks compare backends.
@@ -90,7 +97,8 @@ type Config struct {
 
 // Node is a running IPFS node. All methods are safe for concurrent use.
 type Node struct {
-	log *slog.Logger
+	log    *slog.Logger
+	limits Limits // cfg.Limits with defaults
 
 	ds     ds.Batching           // the raw block datastore (flatfs or pebble)
 	bstore blockstore.Blockstore // ds behind NewBlockstoreNoPrefix + NewIdStore
@@ -139,6 +147,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		log:     cfg.Logger.With("component", "node"),
+		limits:  cfg.Limits.withDefaults(),
 		recent:  make(map[string]recentRoot),
 		writers: make(map[*batchWriter]struct{}),
 		now:     time.Now,
