@@ -1,10 +1,13 @@
 package node
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/gateway"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,6 +16,13 @@ import (
 // The block service is local-only, so a missing block fails at once; the
 // timeout is a backstop against a stuck disk, not a network wait.
 const gatewayBlockTimeout = 10 * time.Second
+
+// defaultGatewayTimeout bounds one gateway response when
+// Config.GatewayTimeout is zero: long enough for ~20 GB at 100 Mbit/s,
+// short enough that a response cannot hold its goroutine and file handles
+// for boxo's default of an hour. Hostile DAGs are stopped well before by
+// Limits.MaxDAGBlocks.
+const defaultGatewayTimeout = 30 * time.Minute
 
 // setupGateway builds the gateway backend and handler once, for the life
 // of the node. Building boxo's handler creates and registers about twenty
@@ -24,21 +34,34 @@ const gatewayBlockTimeout = 10 * time.Second
 // the collector already registered), but with the global registry two
 // nodes in one process (tests, an offline command beside a server) would
 // share counters, and the node would depend on package-level state.
-func (n *Node) setupGateway() error {
-	backend, err := gateway.NewBlocksBackend(n.localBS, gateway.WithGetBlockTimeout(gatewayBlockTimeout))
+func (n *Node) setupGateway(timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = defaultGatewayTimeout
+	}
+	// No exchange at all, not even an offline one: blockservice.GetBlocks
+	// takes any read error (a spent budget included) for a miss and asks
+	// the exchange, and the offline exchange would read the same block
+	// from the store unbudgeted.
+	bs := budgetedBlockstore{n.bstore}
+	blocksBackend, err := gateway.NewBlocksBackend(
+		blockservice.New(bs, nil),
+		gateway.WithGetBlockTimeout(gatewayBlockTimeout),
+	)
 	if err != nil {
 		return fmt.Errorf("gateway backend: %w", err)
 	}
-	n.gateway = backend
+	n.gateway = &gatewayBackend{BlocksBackend: blocksBackend, n: n, bs: bs}
 	n.metrics = prometheus.NewRegistry()
-	n.gatewayHandler = gateway.NewHandler(gateway.Config{
+	h := gateway.NewHandler(gateway.Config{
 		DeserializedResponses: true,
 		NoDNSLink:             true,
 		// Only this node's content is served; the "retrieval timed out"
 		// page with its link to a public diagnostic service makes no sense.
 		DiagnosticServiceURL: "",
+		MaxRequestDuration:   timeout,
 		MetricsRegistry:      n.metrics,
-	}, backend)
+	}, n.gateway)
+	n.gatewayHandler = &gatewayHandler{inner: h}
 	return nil
 }
 
@@ -50,7 +73,82 @@ func (n *Node) setupGateway() error {
 // ETag and immutable Cache-Control. DNSLink and /ipns/ are disabled: a
 // pinning service serves its own content by CID.
 //
+// Bounds, so that no anonymous request costs more than a bounded amount:
+//
+//   - ?format=tar and Accept: application/x-tar are refused with 400 and
+//     {"error":{"reason":"BAD_REQUEST","details":…}}. A tar of a UnixFS
+//     directory repeats every path in full, so its size grows with the
+//     square of the directory's depth (a 90 KB upload became a 1.39 GB
+//     tar), and it follows repeated links (a 5.4 KB DAG whose levels link
+//     twice to one child streams forever). Capping it would serve
+//     truncated archives that look whole to most tar readers; the CAR
+//     (?format=car) and per-file GETs give the same content, verifiably
+//     and in linear size, so tar is refused rather than capped.
+//   - every response may read at most Limits.MaxResponseBlocks blocks, repeats
+//     included, and must end within Config.GatewayTimeout (30 minutes by
+//     default); past either a response that has not started is an error
+//     (410, 504) and one that has is cut off, a CAR with boxo's
+//     truncation marker so that no reader takes it for whole;
+//   - a whole-DAG CAR (/ipfs/{cid}?format=car, dag-scope=all) is written
+//     by an iterative walk, complete to Limits.MaxDAGDepth (see
+//     ExportCAR), in the same bytes boxo would write.
+//
 // The handler is built once, in New; every call returns the same one.
 func (n *Node) Gateway() http.Handler {
 	return n.gatewayHandler
+}
+
+// gatewayHandler is boxo's handler behind the node's request checks.
+type gatewayHandler struct {
+	inner http.Handler
+}
+
+func (h *gatewayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if wantsTar(r) {
+		writeBadRequest(w, "tar responses are not served (their size grows with the square of a directory's depth); "+
+			"ask for the CAR (?format=car) or for the files")
+		return
+	}
+	h.inner.ServeHTTP(w, r)
+}
+
+// wantsTar reports whether boxo would answer r with a tar: ?format=tar, or
+// with no ?format it knows, a first vendor-specific Accept type of
+// application/x-tar (boxo answers the first such type, ignoring weights).
+func wantsTar(r *http.Request) bool {
+	switch r.URL.Query().Get("format") {
+	case "tar":
+		return true
+	case "raw", "car", "json", "cbor", "dag-json", "dag-cbor", "ipns-record":
+		return false
+	}
+	for _, header := range r.Header.Values("Accept") {
+		for v := range strings.SplitSeq(header, ",") {
+			v = strings.TrimSpace(v)
+			switch {
+			case strings.HasPrefix(v, "application/x-tar"):
+				return true
+			case strings.HasPrefix(v, "application/vnd.ipld"), strings.HasPrefix(v, "application/vnd.ipfs"),
+				strings.HasPrefix(v, "application/json"), strings.HasPrefix(v, "application/cbor"):
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// writeBadRequest answers 400 in the API's error shape; the gateway is
+// mounted in the API's URL space, so its own refusals look like the API's.
+func writeBadRequest(w http.ResponseWriter, details string) {
+	var body struct {
+		Error struct {
+			Reason  string `json:"reason"`
+			Details string `json:"details"`
+		} `json:"error"`
+	}
+	body.Error.Reason, body.Error.Details = "BAD_REQUEST", details
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusBadRequest)
+	_ = json.NewEncoder(w).Encode(body)
 }

@@ -56,6 +56,47 @@ func dirChain(t testing.TB, levels, links int) (cid.Cid, []ipld.Node) {
 	return nodes[0].Cid(), nodes
 }
 
+// fileDoubling returns the blocks of a UnixFS file levels deep, root
+// first, whose every node links twice to the same child and whose one
+// leaf is 64 raw bytes: a file of 64 x 2^levels bytes in levels+1 blocks.
+func fileDoubling(t testing.TB, levels int) (cid.Cid, []ipld.Node) {
+	t.Helper()
+	prefix := merkledag.V1CidPrefix()
+	leafPrefix := prefix
+	leafPrefix.Codec = cid.Raw
+	var child ipld.Node
+	child, err := merkledag.NewRawNodeWPrefix(bytes.Repeat([]byte("x"), 64), leafPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := []ipld.Node{child}
+	size := uint64(64)
+	for range levels {
+		fsn := ft.NewFSNode(ft.TFile)
+		fsn.AddBlockSize(size)
+		fsn.AddBlockSize(size)
+		data, err := fsn.GetBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd := merkledag.NodeWithData(data)
+		if err := nd.SetCidBuilder(prefix); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := nd.AddRawLink("", &ipld.Link{Cid: child.Cid(), Size: uint64(len(child.RawData()))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nodes = append(nodes, nd)
+		child, size = nd, 2*size
+	}
+	for i, j := 0, len(nodes)-1; i < j; i, j = i+1, j-1 {
+		nodes[i], nodes[j] = nodes[j], nodes[i]
+	}
+	return nodes[0].Cid(), nodes
+}
+
 // carOf writes nodes as a CARv1 with the given roots.
 func carOf(t testing.TB, roots []cid.Cid, nodes []ipld.Node) []byte {
 	t.Helper()

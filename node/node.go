@@ -31,7 +31,6 @@ import (
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/boxo/exchange/offline"
-	"github.com/ipfs/boxo/gateway"
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -89,6 +88,9 @@ type Config struct {
 	// Limits bounds the work of one import, DAG walk or gateway response;
 	// zero fields mean the defaults documented on Limits.
 	Limits Limits
+	// GatewayTimeout bounds how long one gateway response may take; zero
+	// means 30 minutes. See Gateway.
+	GatewayTimeout time.Duration
 
 	// storeKind selects the block store backend; zero means the measured
 	// default. Unexported: only the benchmarks compare backends.
@@ -107,9 +109,9 @@ type Node struct {
 	// immediate not-found, never a bitswap want.
 	localBS blockservice.BlockService
 
-	gateway        *gateway.BlocksBackend // over localBS; shared by Gateway and ExportCAR
-	gatewayHandler http.Handler           // built once by setupGateway
-	metrics        *prometheus.Registry   // the gateway's collectors, this node's own
+	gateway        *gatewayBackend      // boxo's, over the local blocks, with the node's bounds
+	gatewayHandler http.Handler         // built once by setupGateway
+	metrics        *prometheus.Registry // the gateway's collectors, this node's own
 
 	host    host.Host    // nil with NoNetwork
 	dht     *dht.IpfsDHT // nil when offline
@@ -164,7 +166,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.bstore = blockstore.NewIdStore(blockstore.NewBlockstore(n.ds, blockstore.NoPrefix()))
 	n.localBS = blockservice.New(n.bstore, offline.Exchange(n.bstore))
-	if err := n.setupGateway(); err != nil {
+	if err := n.setupGateway(cfg.GatewayTimeout); err != nil {
 		_ = n.Close(ctx)
 		return nil, fmt.Errorf("node: %w", err)
 	}
