@@ -24,17 +24,30 @@ const maxCARSection = 4 << 20
 // (verifcid's default allowlist), fails with an error wrapping ErrInvalidCAR and no roots
 // (blocks written before the bad one are orphans, left to GC). Roots need
 // not be present in the CAR: checking completeness is the caller's call,
-// via Has or DagSize.
+// via LocalDAG. The roots are returned once each, in the header's order; a
+// CAR naming more than Limits.MaxCARRoots distinct roots fails with
+// ErrLimit before any block is read.
 func (im *Import) AddCAR(ctx context.Context, r io.Reader) ([]cid.Cid, error) {
 	if err := im.check(); err != nil {
 		return nil, fmt.Errorf("import car: %w", err)
 	}
+	lim := im.n.limits
 	br, err := carv2.NewBlockReader(r,
 		carv2.WithTrustedCAR(false), // hash every block
 		carv2.MaxAllowedSectionSize(maxCARSection),
+		// Room for the roots allowed and for some repeats of them (a root
+		// is under 100 bytes), instead of go-car's 32 MiB.
+		carv2.MaxAllowedHeaderSize(uint64(lim.MaxCARRoots)*256+64<<10),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("import car: %w: %w", ErrInvalidCAR, err)
+	}
+	roots := uniqueCIDs(br.Roots)
+	switch {
+	case len(roots) == 0:
+		return nil, fmt.Errorf("import car: %w: no roots", ErrInvalidCAR)
+	case len(roots) > lim.MaxCARRoots:
+		return nil, fmt.Errorf("import car: %w: %d roots is over the %d-root limit", ErrLimit, len(roots), lim.MaxCARRoots)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -56,11 +69,21 @@ func (im *Import) AddCAR(ctx context.Context, r io.Reader) ([]cid.Cid, error) {
 			return nil, fmt.Errorf("import car: %w", err)
 		}
 	}
-	if len(br.Roots) == 0 {
-		return nil, fmt.Errorf("import car: %w: no roots", ErrInvalidCAR)
+	im.roots = append(im.roots, roots...)
+	return roots, nil
+}
+
+// uniqueCIDs returns cs without repeats, in first-seen order.
+func uniqueCIDs(cs []cid.Cid) []cid.Cid {
+	seen := make(map[cid.Cid]struct{}, len(cs))
+	out := make([]cid.Cid, 0, len(cs))
+	for _, c := range cs {
+		if _, dup := seen[c]; !dup {
+			seen[c] = struct{}{}
+			out = append(out, c)
+		}
 	}
-	im.roots = append(im.roots, br.Roots...)
-	return br.Roots, nil
+	return out
 }
 
 // ExportCAR writes the whole DAG under c as a CARv1 from local blocks only,
