@@ -221,3 +221,47 @@ func BenchmarkGatewaySmallRead(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkConcurrentImports100MiB runs 16, 64 or 128 concurrent imports
+// of distinct 100 MiB files, each durably committed, and reports the peak
+// heap and the process's peak RSS (the issue 11 measurement: 603 MiB,
+// 1.9 GiB and 2.4 GiB before the buffer budget). VmHWM is per process, so
+// run one size at a time:
+// go test -run x -bench 'ConcurrentImports100MiB/128' -benchtime 1x ./node/
+func BenchmarkConcurrentImports100MiB(b *testing.B) {
+	const size = 100 << 20
+	for _, workers := range []int{16, 64, 128} {
+		b.Run(strconv.Itoa(workers), func(b *testing.B) {
+			n := newBenchNode(b, storeDefault)
+			b.SetBytes(int64(workers) * size)
+			hs := startHeapSampler()
+			cpu := processCPU()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var wg sync.WaitGroup
+				for w := range workers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						ctx := context.Background()
+						im := n.NewImport(ProfileV1)
+						defer im.Release()
+						if _, _, err := im.AddFile(ctx, chachaReader(uint64(1000+i*workers+w), size)); err != nil {
+							b.Error(err)
+							return
+						}
+						if err := im.Commit(ctx); err != nil {
+							b.Error(err)
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(hs.finish())/(1<<20), "peak-heap-MiB")
+			b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
+			b.ReportMetric(float64(processCPU()-cpu)/1e9/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(n.budget.peak.Load())/(1<<20), "peak-budget-MiB")
+		})
+	}
+}

@@ -167,3 +167,5 @@ func mustChild(t testing.TB, n *Node, c cid.Cid) cid.Cid {
 	}
 	return links[0]
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -94,7 +94,8 @@ func (im *Import) AddFile(ctx context.Context, r io.Reader) (cid.Cid, uint64, er
 		Maxlinks:   im.params.maxLinks,
 		CidBuilder: im.params.cidBuilder,
 	}
-	db, err := dbp.New(chunker.NewSizeSplitter(cr, im.params.chunkSize))
+	spl := &budgetSplitter{ctx: ctx, inner: chunker.NewSizeSplitter(cr, im.params.chunkSize), w: im.w, size: im.params.chunkSize}
+	db, err := dbp.New(spl)
 	if err != nil {
 		return cid.Undef, cr.n, fmt.Errorf("import file: %w", err)
 	}

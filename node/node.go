@@ -91,6 +91,13 @@ type Config struct {
 	// GatewayTimeout bounds how long one gateway response may take; zero
 	// means 30 minutes. See Gateway.
 	GatewayTimeout time.Duration
+	// BufferBudget bounds the bytes all imports together hold in memory
+	// (chunks being read, blocks buffered or being written); an import
+	// that finds it spent waits. Zero means 192 MiB: a lone import still
+	// gets its full 32 MiB, and 128 concurrent ones share 192 MiB instead
+	// of holding up to 4 GiB. Less than 4 MiB means 4 MiB, one import's
+	// minimum. See budget.go.
+	BufferBudget int64
 
 	// storeKind selects the block store backend; zero means the measured
 	// default. Unexported: only the benchmarks compare backends.
@@ -100,7 +107,8 @@ type Config struct {
 // Node is a running IPFS node. All methods are safe for concurrent use.
 type Node struct {
 	log    *slog.Logger
-	limits Limits // cfg.Limits with defaults
+	limits Limits        // cfg.Limits with defaults
+	budget *bufferBudget // import buffers, shared by every Import
 
 	ds     ds.Batching           // the raw block datastore (flatfs or pebble)
 	bstore blockstore.Blockstore // ds behind NewBlockstoreNoPrefix + NewIdStore
@@ -150,6 +158,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n := &Node{
 		log:     cfg.Logger.With("component", "node"),
 		limits:  cfg.Limits.withDefaults(),
+		budget:  newBufferBudget(cfg.BufferBudget),
 		recent:  make(map[string]recentRoot),
 		writers: make(map[*batchWriter]struct{}),
 		now:     time.Now,
