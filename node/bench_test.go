@@ -45,7 +45,9 @@ func newBenchNode(b *testing.B, kind storeKind) *Node {
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		Offline:     true,
 		storeKind:   kind,
-		Logger:      slog.New(slog.DiscardHandler),
+		// Benchmark peers listen on loopback.
+		AllowPrivatePeers: true,
+		Logger:            slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -165,6 +165,8 @@ func TestOnlineNodeWithQUICStartsAndStops(t *testing.T) {
 		DataDir:     t.TempDir(),
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"},
 		Logger:      slog.New(slog.DiscardHandler),
+		// Its peers listen on loopback.
+		AllowPrivatePeers: true,
 	})
 	if err != nil {
 		t.Fatal(err)

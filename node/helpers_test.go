@@ -76,7 +76,8 @@ func loadFixtures(t testing.TB) fixtures {
 	return f
 }
 
-// newTestNode starts an offline node on loopback in a temp dir.
+// newTestNode starts an offline node on loopback in a temp dir. It may
+// dial loopback peers (AllowPrivatePeers): the test nodes live there.
 func newTestNode(t testing.TB) *Node {
 	t.Helper()
 	return newTestNodeIn(t, t.TempDir())
@@ -84,11 +85,13 @@ func newTestNode(t testing.TB) *Node {
 
 func newTestNodeIn(t testing.TB, dir string) *Node {
 	t.Helper()
-	return newTestNodeWith(t, Config{DataDir: dir})
+	return newTestNodeWith(t, Config{DataDir: dir, AllowPrivatePeers: true})
 }
 
 // newTestNodeWith starts an offline node on loopback from cfg, filling in
 // a temp DataDir, the listen address and a silent logger where unset.
+// AllowPrivatePeers is as cfg says: such a node cannot dial other test
+// nodes unless it is set.
 func newTestNodeWith(t testing.TB, cfg Config) *Node {
 	t.Helper()
 	if cfg.DataDir == "" {

@@ -48,6 +48,7 @@ func (n *Node) startNetwork(ctx context.Context, cfg Config) error {
 		libp2p.ListenAddrStrings(listen...),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(libp2pquic.NewTransport),
+		libp2p.ConnectionGater(addrGater{allowPrivate: cfg.AllowPrivatePeers}),
 	)
 	if err != nil {
 		return fmt.Errorf("start libp2p host: %w", err)
@@ -205,12 +206,22 @@ func (n *Node) Peers() []string {
 	return out
 }
 
-// Connect dials addr, a multiaddr ending in /p2p/<id>.
+// Connect dials addr, a multiaddr ending in /p2p/<id>. Unless
+// Config.AllowPrivatePeers is set, an address the gater refuses (see
+// ValidateOrigins) fails with ErrAddrNotAllowed before anything is
+// dialled, names for this host such as /dns4/localhost included.
 func (n *Node) Connect(ctx context.Context, addr string) error {
 	if n.host == nil {
 		return fmt.Errorf("connect %s: %w", addr, ErrNoNetwork)
 	}
-	pi, err := peer.AddrInfoFromString(addr)
+	a, err := ma.NewMultiaddr(addr)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	if err := n.checkDial(a); err != nil {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	pi, err := peer.AddrInfoFromP2pAddr(a)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", addr, err)
 	}

@@ -57,6 +57,15 @@ var (
 	// fetch past its byte cap); the wrapping message names the limit.
 	// Nothing the refused call was building is committed.
 	ErrLimit = errors.New("limit exceeded")
+	// ErrBadOrigin means a pin origin is not a multiaddr ending in
+	// /p2p/<peer id>, is one of too many, or is an address the node will
+	// not dial (then the error wraps ErrAddrNotAllowed too).
+	ErrBadOrigin = errors.New("bad origin")
+	// ErrAddrNotAllowed means an address is loopback, private, link-local,
+	// carrier-grade NAT, multicast, unspecified, reserved or cloud
+	// metadata, or a name for this host, and Config.AllowPrivatePeers is
+	// off. See ValidateOrigins.
+	ErrAddrNotAllowed = errors.New("address not allowed")
 )
 
 // Config configures New.
@@ -72,6 +81,12 @@ type Config struct {
 	Offline bool
 	// Bootstrap lists bootstrap peer multiaddrs (with /p2p/); may be empty.
 	Bootstrap []string
+	// AllowPrivatePeers lets the node dial loopback, private, link-local
+	// and other non-public addresses (origins, bitswap and DHT peers,
+	// bootstrap peers alike). Off by default, so that a pin's origins
+	// cannot make a public server reach into its own network (SSRF); tests
+	// on 127.0.0.1 and private clusters turn it on.
+	AllowPrivatePeers bool
 	// NoNetwork opens the block store without libp2p: no host, no
 	// bitswap, no DHT. Offline commands (gc, export, backup) and import
 	// tests use it; PeerID and Addrs are then empty and FetchDAG fails
@@ -106,9 +121,10 @@ type Config struct {
 
 // Node is a running IPFS node. All methods are safe for concurrent use.
 type Node struct {
-	log    *slog.Logger
-	limits Limits        // cfg.Limits with defaults
-	budget *bufferBudget // import buffers, shared by every Import
+	log          *slog.Logger
+	limits       Limits        // cfg.Limits with defaults
+	allowPrivate bool          // cfg.AllowPrivatePeers
+	budget       *bufferBudget // import buffers, shared by every Import
 
 	ds     ds.Batching           // the raw block datastore (flatfs or pebble)
 	bstore blockstore.Blockstore // ds behind NewBlockstoreNoPrefix + NewIdStore
@@ -156,12 +172,13 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{
-		log:     cfg.Logger.With("component", "node"),
-		limits:  cfg.Limits.withDefaults(),
-		budget:  newBufferBudget(cfg.BufferBudget),
-		recent:  make(map[string]recentRoot),
-		writers: make(map[*batchWriter]struct{}),
-		now:     time.Now,
+		log:          cfg.Logger.With("component", "node"),
+		limits:       cfg.Limits.withDefaults(),
+		allowPrivate: cfg.AllowPrivatePeers,
+		budget:       newBufferBudget(cfg.BufferBudget),
+		recent:       make(map[string]recentRoot),
+		writers:      make(map[*batchWriter]struct{}),
+		now:          time.Now,
 	}
 	// The node's background work (bitswap, DHT) must outlive the caller's
 	// start-up ctx, so it gets its own context cancelled by Close.
