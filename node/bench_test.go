@@ -267,3 +267,27 @@ func BenchmarkConcurrentImports100MiB(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFetch256MiB fetches a 256 MiB file from another node over
+// loopback bitswap into a fresh node, reporting CPU per fetch (both nodes
+// are in this process).
+func BenchmarkFetch256MiB(b *testing.B) {
+	const size = 256 << 20
+	src := newBenchNode(b, storeDefault)
+	root := addFile(b, src, ProfileV1, chachaReader(72, size))
+	b.SetBytes(size)
+	var cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dst := newBenchNode(b, storeDefault)
+		start := processCPU()
+		b.StartTimer()
+		if _, err := dst.FetchDAG(context.Background(), root, src.Addrs()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		cpu += time.Duration(processCPU() - start)
+		dst.Close(context.Background())
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
