@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	// Decoders for DAGs that arrive by CAR or bitswap rather than from our
@@ -45,22 +44,20 @@ func (n *Node) DagSize(ctx context.Context, c cid.Cid) (uint64, error) {
 }
 
 // localLinks returns c's links and whether c is stored locally. Raw and
-// identity-raw blocks have no links and are not decoded.
+// identity-raw blocks have no links and are not read. A block that does
+// not decode is an error wrapping ErrBadDAG.
 func (n *Node) localLinks(ctx context.Context, c cid.Cid) ([]cid.Cid, bool, error) {
 	if c.Type() == cid.Raw {
 		ok, err := n.bstore.Has(ctx, c)
 		return nil, ok, err
 	}
-	nd, err := merkledag.NewDAGService(n.localBS).Get(ctx, c)
+	blk, err := n.bstore.Get(ctx, c)
 	if ipld.IsNotFound(err) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	var out []cid.Cid
-	for _, l := range nd.Links() {
-		out = append(out, l.Cid)
-	}
-	return out, true, nil
+	links, err := blockLinks(blk)
+	return links, err == nil, err
 }

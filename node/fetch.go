@@ -146,7 +146,7 @@ func (f *fetcher) batch(ctx context.Context, cs []cid.Cid) ([]cid.Cid, error) {
 		}
 		ls, err := blockLinks(blk)
 		if err != nil {
-			return nil, fmt.Errorf("block %s: %w", blk.Cid(), err)
+			return nil, err
 		}
 		links = append(links, ls...)
 	}

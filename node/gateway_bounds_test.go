@@ -165,7 +165,10 @@ func TestWholeDAGCARsHaveBoxosBytes(t *testing.T) {
 	g := newGatewayFixture(t)
 	chain, car := chainCAR(t, 300, 1) // within boxo's 341-level reach
 	importCAR(t, g.n, car)
-	for _, c := range []cid.Cid{g.dir, g.fc, chain} {
+	// dag-cbor: links in a map and a list, one repeated.
+	cbor := cborWithLinks(t, g.fc, chain, g.dir, g.fc)
+	importCAR(t, g.n, blockCAR(t, cbor))
+	for _, c := range []cid.Cid{g.dir, g.fc, chain, cbor.Cid()} {
 		_, rc, err := g.n.gateway.BlocksBackend.GetCAR(context.Background(), path.FromCid(c), gateway.CarParams{
 			Scope: gateway.DagScopeAll, Order: gateway.DagOrderDFS, Duplicates: gateway.DuplicateBlocksExcluded,
 		})

@@ -8,10 +8,15 @@ import (
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	ft "github.com/ipfs/boxo/ipld/unixfs"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	carv2 "github.com/ipld/go-car/v2"
 	"github.com/ipld/go-car/v2/storage"
+	"github.com/ipld/go-ipld-prime/codec/dagcbor"
+	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
+	"github.com/ipld/go-ipld-prime/node/basicnode"
+	mh "github.com/multiformats/go-multihash"
 )
 
 // Hostile DAGs, built in code so that their size is a parameter: the
@@ -169,3 +174,51 @@ func mustChild(t testing.TB, n *Node, c cid.Cid) cid.Cid {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// cborWithLinks returns a dag-cbor block {"a": links[0], "b": [links[1:]…]}.
+func cborWithLinks(t testing.TB, links ...cid.Cid) blocks.Block {
+	t.Helper()
+	nb := basicnode.Prototype.Map.NewBuilder()
+	ma, err := nb.BeginMap(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(ma.AssembleKey().AssignString("a"))
+	must(ma.AssembleValue().AssignLink(cidlink.Link{Cid: links[0]}))
+	must(ma.AssembleKey().AssignString("b"))
+	la, err := ma.AssembleValue().BeginList(int64(len(links) - 1))
+	must(err)
+	for _, l := range links[1:] {
+		must(la.AssembleValue().AssignLink(cidlink.Link{Cid: l}))
+	}
+	must(la.Finish())
+	must(ma.Finish())
+	var buf bytes.Buffer
+	must(dagcbor.Encode(nb.Build(), &buf))
+	c, err := cid.V1Builder{Codec: cid.DagCBOR, MhType: mh.SHA2_256}.Sum(buf.Bytes())
+	must(err)
+	blk, err := blocks.NewBlockWithCid(buf.Bytes(), c)
+	must(err)
+	return blk
+}
+
+// blockCAR writes blks as a CARv1 with the first as its root.
+func blockCAR(t testing.TB, blks ...blocks.Block) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := storage.NewWritable(&buf, []cid.Cid{blks[0].Cid()}, carv2.WriteAsCarV1(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blks {
+		if err := w.Put(context.Background(), b.Cid().KeyString(), b.RawData()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}

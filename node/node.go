@@ -57,6 +57,11 @@ var (
 	// fetch past its byte cap); the wrapping message names the limit.
 	// Nothing the refused call was building is committed.
 	ErrLimit = errors.New("limit exceeded")
+	// ErrBadDAG means a block of a DAG being walked (LocalDAG, DagSize,
+	// FetchDAG, ExportCAR) does not decode with the codec its CID names,
+	// or names a codec the node does not know: its links cannot be
+	// followed, so the DAG cannot be checked, served or exported whole.
+	ErrBadDAG = errors.New("malformed dag")
 	// ErrBadOrigin means a pin origin is not a multiaddr ending in
 	// /p2p/<peer id>, is one of too many, or is an address the node will
 	// not dial (then the error wraps ErrAddrNotAllowed too).

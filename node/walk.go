@@ -106,7 +106,7 @@ func (w dagWalk) visitBlock(ctx context.Context, c cid.Cid, visit func(cid.Cid, 
 	}
 	links, err := blockLinks(blk)
 	if err != nil {
-		return nil, fmt.Errorf("block %s: %w", c, err)
+		return nil, err
 	}
 	return links, visit(c, blk.RawData(), len(blk.RawData()))
 }
@@ -114,7 +114,16 @@ func (w dagWalk) visitBlock(ctx context.Context, c cid.Cid, visit func(cid.Cid, 
 // blockLinks returns the CIDs a block links to, in the order a traversal
 // meets them. Raw blocks have none; dag-pb is decoded by boxo, as the rest
 // of the node does; other codecs (dag-cbor, dag-json, …) by go-ipld-prime.
+// A block that does not decode is an error wrapping ErrBadDAG.
 func blockLinks(blk blocks.Block) ([]cid.Cid, error) {
+	links, err := decodeLinks(blk)
+	if err != nil {
+		return nil, fmt.Errorf("%w: block %s: %w", ErrBadDAG, blk.Cid(), err)
+	}
+	return links, nil
+}
+
+func decodeLinks(blk blocks.Block) ([]cid.Cid, error) {
 	c := blk.Cid()
 	switch c.Type() {
 	case cid.Raw:

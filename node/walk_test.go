@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
 )
 
 func TestDeepDAGsExportWholeOrFailLoudly(t *testing.T) {
@@ -78,6 +83,50 @@ func TestDeepDAGsExportWholeOrFailLoudly(t *testing.T) {
 		importCAR(t, n, car)
 		if _, err := n.DagSize(ctx, root); !errors.Is(err, ErrLimit) {
 			t.Errorf("DagSize of 11 blocks: err = %v, want ErrLimit", err)
+		}
+	})
+}
+
+func TestWalksFollowDagCBORLinksAndRefuseUndecodableBlocks(t *testing.T) {
+	ctx := context.Background()
+	n := newTestNode(t)
+	raw := func(s string) blocks.Block {
+		c, err := cid.V1Builder{Codec: cid.Raw, MhType: mh.SHA2_256}.Sum([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := blocks.NewBlockWithCid([]byte(s), c)
+		return b
+	}
+	x, y := raw("x leaf"), raw("y leaf")
+	root := cborWithLinks(t, x.Cid(), y.Cid(), x.Cid())
+	importCAR(t, n, blockCAR(t, root, x, y))
+	t.Run("a dag-cbor root and its leaves are one DAG", func(t *testing.T) {
+		size, err := n.DagSize(ctx, root.Cid())
+		if want := uint64(len(root.RawData()) + len(x.RawData()) + len(y.RawData())); err != nil || size != want {
+			t.Errorf("DagSize = %d, %v; want %d", size, err, want)
+		}
+		var out bytes.Buffer
+		if err := n.ExportCAR(ctx, root.Cid(), &out); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := carBlocks(&out); err != nil || got != 3 {
+			t.Errorf("exported %d blocks, %v; want 3", got, err)
+		}
+	})
+	t.Run("a dag-pb block that does not decode is ErrBadDAG", func(t *testing.T) {
+		junk := []byte("not protobuf \xff\xff\xff")
+		c, err := cid.V1Builder{Codec: cid.DagProtobuf, MhType: mh.SHA2_256}.Sum(junk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := blocks.NewBlockWithCid(junk, c)
+		importCAR(t, n, blockCAR(t, b))
+		if _, _, err := n.LocalDAG(ctx, c); !errors.Is(err, ErrBadDAG) {
+			t.Errorf("LocalDAG: err = %v, want ErrBadDAG", err)
+		}
+		if err := n.ExportCAR(ctx, c, io.Discard); !errors.Is(err, ErrBadDAG) {
+			t.Errorf("ExportCAR: err = %v, want ErrBadDAG", err)
 		}
 	})
 }
