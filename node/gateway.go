@@ -9,6 +9,9 @@ import (
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/gateway"
+	"github.com/ipfs/boxo/verifcid"
+	"github.com/ipfs/go-cid"
+	"github.com/ipld/go-ipld-prime/multicodec"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -70,8 +73,10 @@ func (n *Node) setupGateway(timeout time.Duration) error {
 // from the network, so an unknown CID is a fast 404 and an invalid one a
 // 400. It supports Range, ?format=raw|car, Accept:
 // application/vnd.ipld.car, directory listings, Content-Type sniffing,
-// ETag and immutable Cache-Control. DNSLink and /ipns/ are disabled: a
-// pinning service serves its own content by CID.
+// ETag and immutable Cache-Control. DNSLink and /ipns/ are disabled (any
+// path not under /ipfs/ is a 404): a pinning service serves its own
+// content by CID, and resolving names would make anonymous requests look
+// names up in DNS.
 //
 // Bounds, so that no anonymous request costs more than a bounded amount:
 //
@@ -104,12 +109,45 @@ type gatewayHandler struct {
 }
 
 func (h *gatewayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if wantsTar(r) {
-		writeBadRequest(w, "tar responses are not served (their size grows with the square of a directory's depth); "+
-			"ask for the CAR (?format=car) or for the files")
-		return
+	switch {
+	case !strings.HasPrefix(r.URL.Path, "/ipfs/"):
+		// boxo would resolve /ipns/ names, DNSLink included: a DNS lookup
+		// for any name an anonymous request picks.
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "only /ipfs/ paths are served")
+	case wantsTar(r):
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "tar responses are not served (their size grows with "+
+			"the square of a directory's depth); ask for the CAR (?format=car) or for the files")
+	default:
+		// boxo answers a CID whose hash it refuses (md5, a short digest, a
+		// long identity) or whose codec it cannot decode with a 500: it is
+		// the request that is wrong.
+		if why := unservableCID(r.URL.Path); why != "" {
+			writeError(w, http.StatusBadRequest, "INVALID_CID", why)
+			return
+		}
+		h.inner.ServeHTTP(w, r)
 	}
-	h.inner.ServeHTTP(w, r)
+}
+
+// unservableCID says why the CID of an /ipfs/{cid}/… path, if it parses,
+// cannot be served: a hash function or digest length the node refuses, or
+// a codec it cannot decode. It returns "" for every other path (boxo
+// answers unparsable CIDs with a 400 itself).
+func unservableCID(p string) string {
+	root, _, _ := strings.Cut(strings.TrimPrefix(p, "/ipfs/"), "/")
+	c, err := cid.Decode(root)
+	switch {
+	case err != nil:
+		return ""
+	case verifcid.ValidateCid(verifcid.DefaultAllowlist, c) != nil:
+		return "the CID's hash function or digest length is not allowed"
+	case c.Type() == cid.Raw || c.Type() == cid.DagProtobuf:
+		return ""
+	}
+	if _, err := multicodec.LookupDecoder(c.Type()); err != nil {
+		return fmt.Sprintf("the CID's codec 0x%x is not supported", c.Type())
+	}
+	return ""
 }
 
 // wantsTar reports whether boxo would answer r with a tar: ?format=tar, or
@@ -137,18 +175,18 @@ func wantsTar(r *http.Request) bool {
 	return false
 }
 
-// writeBadRequest answers 400 in the API's error shape; the gateway is
-// mounted in the API's URL space, so its own refusals look like the API's.
-func writeBadRequest(w http.ResponseWriter, details string) {
+// writeError answers in the API's error shape; the gateway is mounted in
+// the API's URL space, so its own refusals look like the API's.
+func writeError(w http.ResponseWriter, status int, reason, details string) {
 	var body struct {
 		Error struct {
 			Reason  string `json:"reason"`
 			Details string `json:"details"`
 		} `json:"error"`
 	}
-	body.Error.Reason, body.Error.Details = "BAD_REQUEST", details
+	body.Error.Reason, body.Error.Details = reason, details
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
 }

@@ -25,7 +25,7 @@ func newCARGateway(t *testing.T, cfg Config, car []byte) *gatewayFixture {
 	return g
 }
 
-func TestGatewayRefusesTar(t *testing.T) {
+func TestGatewayRefusesTarAndNames(t *testing.T) {
 	g := newGatewayFixture(t)
 	dir := "/ipfs/" + g.dir.String()
 	for _, tc := range []struct {
@@ -38,6 +38,7 @@ func TestGatewayRefusesTar(t *testing.T) {
 		{"a tar Accept after an unknown ?format is refused", dir + "?format=zip", "application/x-tar", http.StatusBadRequest},
 		{"?format=car wins over a tar Accept", dir + "?format=car", "application/x-tar", http.StatusOK},
 		{"a CAR named first in Accept wins over tar", dir, "application/vnd.ipld.car, application/x-tar", http.StatusOK},
+		{"an /ipns/ name is not resolved", "/ipns/example.com", "", http.StatusNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hdr := map[string]string{}
@@ -48,14 +49,15 @@ func TestGatewayRefusesTar(t *testing.T) {
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status %d, want %d: %.200s", resp.StatusCode, tc.want, body)
 			}
-			if tc.want != http.StatusBadRequest {
+			reason := map[int]string{http.StatusBadRequest: "BAD_REQUEST", http.StatusNotFound: "NOT_FOUND"}[tc.want]
+			if reason == "" {
 				return
 			}
 			var e struct {
 				Error struct{ Reason, Details string } `json:"error"`
 			}
-			if err := json.Unmarshal(body, &e); err != nil || e.Error.Reason != "BAD_REQUEST" || e.Error.Details == "" {
-				t.Errorf("body %q (%v), want the API's BAD_REQUEST error", body, err)
+			if err := json.Unmarshal(body, &e); err != nil || e.Error.Reason != reason || e.Error.Details == "" {
+				t.Errorf("body %q (%v), want the API's %s error", body, err, reason)
 			}
 		})
 	}
