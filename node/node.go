@@ -10,10 +10,20 @@
 //   - Blocks live in flatfs under DataDir/blocks (Kubo's layout, fsync per
 //     file), chosen over pebble by measurement; see defaultStoreKind.
 //   - An Import hashes in the caller's goroutine and writes 8 MiB batches in
-//     a background goroutine, so memory is bounded (~32 MiB of blocks per
-//     import) and nothing is durable until Import.Commit returns.
+//     a background goroutine, and nothing is durable until Import.Commit
+//     returns. What imports buffer is bounded per import (32 MiB) and in
+//     sum (Config.BufferBudget, 192 MiB): imports wait for buffer space
+//     rather than allocate; see budget.go.
 //   - The gateway, ExportCAR and DagSize read only local blocks; only Fetch
 //     and FetchDAG use the network.
+//   - No request costs more than its bounds (Limits): path depth and
+//     length, entries per upload, roots per CAR, DAG depth and blocks per
+//     walk, block reads per gateway response; tar responses are refused.
+//     Past a bound the call fails with ErrLimit and commits nothing.
+//   - DAG walks are iterative (walk.go), so a DAG as deep as the limit is
+//     walked, exported and served whole, in memory linear in its depth.
+//   - The node dials no loopback, private or metadata address unless
+//     Config.AllowPrivatePeers; see addrGater and ValidateOrigins.
 //   - GC is mark-and-sweep from the caller's live roots plus the roots of
 //     imports committed in the last hour; see GCFunc for the protocol.
 package node
