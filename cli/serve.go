@@ -49,6 +49,7 @@ type serveFlags struct {
 	logFormat      string
 	accessLog      bool
 	acceptEmptyDB  bool
+	allowPrivate   bool
 
 	uploadRate, mintRate, authFailRate float64
 	maxConnsPerIP, maxFiles            int
@@ -92,6 +93,7 @@ a flag given on the command line wins.`,
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (NINJA_LOG_LEVEL)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json (NINJA_LOG_FORMAT)")
 	fl.BoolVar(&f.accessLog, "access-log", true, "log one line per request at info (NINJA_ACCESS_LOG)")
+	fl.BoolVar(&f.allowPrivate, "allow-private-peers", false, "let pin origins and every peer the node dials be loopback, private or link-local addresses (private clusters, tests); off, such dials are refused (NINJA_ALLOW_PRIVATE_PEERS)")
 	fl.BoolVar(&f.acceptEmptyDB, "accept-empty-database", false, "start a new, empty database even though the block store holds blocks (after ninja.db was lost)")
 	def := pinning.DefaultRateLimits()
 	fl.Float64Var(&f.uploadRate, "upload-rate", def.UploadsPerCredential.PerSecond, "uploads per second per credential and per client address (bursts of 5x); 0 no limit (NINJA_UPLOAD_RATE)")
@@ -108,7 +110,7 @@ a flag given on the command line wins.`,
 	fl.DurationVar(&f.gcInterval, "gc-interval", 0, "run garbage collection this often, e.g. 24h; 0 never (NINJA_GC_INTERVAL)")
 	fl.DurationVar(&f.reprovideInterval, "reprovide-interval", 22*time.Hour, "announce pinned roots to the DHT this often when online; 0 never (NINJA_REPROVIDE_INTERVAL)")
 	for flag, env := range map[string]string{
-		"http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE",
+		"http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
 		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "log-format": "NINJA_LOG_FORMAT", "access-log": "NINJA_ACCESS_LOG", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
@@ -155,6 +157,7 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 			Offline:           f.offline,
 			Bootstrap:         f.bootstrap,
 			ReprovideInterval: f.reprovideInterval,
+			AllowPrivatePeers: f.allowPrivate,
 		},
 		Fetch:             pinning.FetchConfig{Timeout: f.pinTimeout, MaxConcurrent: f.pinConcurrency, MaxPerAccount: f.pinPerAccount},
 		MaxUploadBytes:    maxUpload,

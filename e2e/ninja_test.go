@@ -31,7 +31,7 @@ func startNinja(t *testing.T) *ninja {
 	t.Helper()
 	a, err := app.Open(context.Background(), app.Options{
 		DataDir: t.TempDir(), Create: true, Network: true,
-		Node:   node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true},
+		Node:   node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, AllowPrivatePeers: true},
 		Fetch:  pinning.FetchConfig{Timeout: time.Minute},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -5,8 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,27 +95,26 @@ func TestFetchPullsADAGFromAnotherNode(t *testing.T) {
 	}
 }
 
-func TestIdentityPersistsAcrossRestart(t *testing.T) {
-	dir := t.TempDir()
+func TestAGivenIdentityIsThePeerID(t *testing.T) {
+	id, err := NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
-	n1, err := New(ctx, Config{DataDir: dir, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true})
-	if err != nil {
-		t.Fatal(err)
+	var ids []string
+	for range 2 {
+		n, err := New(ctx, Config{DataDir: t.TempDir(), Identity: id, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, AllowPrivatePeers: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, n.PeerID())
+		n.Close(ctx)
 	}
-	id1 := n1.PeerID()
-	if err := n1.Close(ctx); err != nil {
-		t.Fatal(err)
+	if ids[0] != ids[1] || ids[0] == "" {
+		t.Fatalf("peer ids %v from one identity", ids)
 	}
-	n2 := newTestNodeIn(t, dir)
-	if got := n2.PeerID(); got != id1 {
-		t.Errorf("peer id after restart = %s, want %s", got, id1)
-	}
-	fi, err := os.Stat(filepath.Join(dir, identityFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := fi.Mode().Perm(); got != 0o600 {
-		t.Errorf("identity mode = %o, want 600", got)
+	if err := ValidIdentity([]byte("not a key")); err == nil {
+		t.Error("ValidIdentity accepted garbage")
 	}
 }
 
@@ -165,6 +162,8 @@ func TestOnlineNodeWithQUICStartsAndStops(t *testing.T) {
 		DataDir:     t.TempDir(),
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"},
 		Logger:      slog.New(slog.DiscardHandler),
+		// Its peers listen on loopback.
+		AllowPrivatePeers: true,
 	})
 	if err != nil {
 		t.Fatal(err)

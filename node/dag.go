@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	// Decoders for DAGs that arrive by CAR or bitswap rather than from our
@@ -26,11 +25,17 @@ func (n *Node) Has(ctx context.Context, c cid.Cid) (bool, error) {
 
 // DagSize returns the total size in bytes of every distinct block of the
 // DAG under c, from local blocks only. A missing block is an error
-// for which ipld.IsNotFound reports true.
+// for which ipld.IsNotFound reports true; a DAG deeper than
+// Limits.MaxDAGDepth or of more than Limits.MaxDAGBlocks blocks one
+// wrapping ErrLimit. Identity CIDs count nothing: their data is the CID.
 func (n *Node) DagSize(ctx context.Context, c cid.Cid) (uint64, error) {
 	var total uint64
-	err := n.walkLocal(ctx, []cid.Cid{c}, func(_ cid.Cid, size int) {
-		total += uint64(size)
+	w := dagWalk{bs: n.bstore, limits: n.limits, sizeOnly: true, byHash: true}
+	err := w.walk(ctx, c, func(c cid.Cid, _ []byte, size int) error {
+		if c.Prefix().MhType != mh.IDENTITY {
+			total += uint64(size)
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("dag size %s: %w", c, err)
@@ -38,73 +43,21 @@ func (n *Node) DagSize(ctx context.Context, c cid.Cid) (uint64, error) {
 	return total, nil
 }
 
-// walkLocal visits every distinct block reachable from roots in the local
-// store, depth-first, calling visit with its CID and size. Blocks are
-// deduplicated by multihash, as the block store keys them.
-func (n *Node) walkLocal(ctx context.Context, roots []cid.Cid, visit func(c cid.Cid, size int)) error {
-	dag := merkledag.NewDAGService(n.localBS)
-	seen := make(map[string]struct{})
-	stack := append([]cid.Cid(nil), roots...)
-	for len(stack) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		c := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if _, ok := seen[string(c.Hash())]; ok {
-			continue
-		}
-		seen[string(c.Hash())] = struct{}{}
-
-		if c.Prefix().MhType == mh.IDENTITY {
-			// Inline data: nothing stored, nothing to count, but an
-			// inlined dag-pb node may still link to stored blocks.
-			if c.Type() == cid.Raw {
-				continue
-			}
-		} else if c.Type() == cid.Raw {
-			// Raw blocks have no links: their size is all we need, and the
-			// store answers that without reading the data.
-			size, err := n.bstore.GetSize(ctx, c)
-			if err != nil {
-				return fmt.Errorf("block %s: %w", c, err)
-			}
-			visit(c, size)
-			continue
-		}
-		nd, err := dag.Get(ctx, c)
-		if err != nil {
-			return fmt.Errorf("block %s: %w", c, err)
-		}
-		if c.Prefix().MhType != mh.IDENTITY {
-			visit(c, len(nd.RawData()))
-		}
-		links := nd.Links()
-		// Push in reverse so children are visited in link order.
-		for i := len(links) - 1; i >= 0; i-- {
-			stack = append(stack, links[i].Cid)
-		}
-	}
-	return nil
-}
-
 // localLinks returns c's links and whether c is stored locally. Raw and
-// identity-raw blocks have no links and are not decoded.
+// identity-raw blocks have no links and are not read. A block that does
+// not decode is an error wrapping ErrBadDAG.
 func (n *Node) localLinks(ctx context.Context, c cid.Cid) ([]cid.Cid, bool, error) {
 	if c.Type() == cid.Raw {
 		ok, err := n.bstore.Has(ctx, c)
 		return nil, ok, err
 	}
-	nd, err := merkledag.NewDAGService(n.localBS).Get(ctx, c)
+	blk, err := n.bstore.Get(ctx, c)
 	if ipld.IsNotFound(err) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	var out []cid.Cid
-	for _, l := range nd.Links() {
-		out = append(out, l.Cid)
-	}
-	return out, true, nil
+	links, err := blockLinks(blk)
+	return links, err == nil, err
 }

@@ -38,12 +38,23 @@ func newDirNode() *dirNode {
 // like `ipfs add -r -w`: entries "a.txt" and "sub/c.txt" give a root with
 // a file a.txt and a directory sub. Paths that are absolute, empty, have
 // empty, "." or ".." segments, or collide with each other fail with ErrBadPath.
+// More entries than Limits.MaxEntries, or a path over Limits.MaxPathDepth
+// segments, Limits.MaxPathBytes bytes or with a name over
+// Limits.MaxNameBytes, fail with ErrLimit. Every path is checked before
+// anything is built, so a refused directory writes no block.
 func (im *Import) AddDirectory(ctx context.Context, entries []DirEntry) (cid.Cid, error) {
 	if err := im.check(); err != nil {
 		return cid.Undef, fmt.Errorf("import directory: %w", err)
 	}
+	lim := im.n.limits
+	if len(entries) > lim.MaxEntries {
+		return cid.Undef, fmt.Errorf("import directory: %w: %d entries is over the %d-entry limit", ErrLimit, len(entries), lim.MaxEntries)
+	}
 	root := newDirNode()
 	for _, e := range entries {
+		if err := lim.checkPath(e.Path); err != nil {
+			return cid.Undef, fmt.Errorf("import directory: %w", err)
+		}
 		if err := root.insert(e.Path, e.Cid); err != nil {
 			return cid.Undef, fmt.Errorf("import directory: %w", err)
 		}

@@ -220,3 +220,18 @@ func TestExportCARMatchesTheGatewaysCAR(t *testing.T) {
 		}
 	}
 }
+
+func TestGatewayIsBuiltOnceAndTwoNodesServeSideBySide(t *testing.T) {
+	a, b := newGatewayFixture(t), newGatewayFixture(t)
+	if allocs := testing.AllocsPerRun(10, func() { _ = a.n.Gateway() }); allocs != 0 {
+		t.Errorf("Gateway allocates %.0f times per call; want it built once, in New", allocs)
+	}
+	// Each node registers boxo's metrics in its own registry: a second
+	// node in the process neither panics nor breaks the first.
+	for _, g := range []*gatewayFixture{a, b} {
+		resp, body := g.do(t, "GET", "/ipfs/"+g.fc.String(), nil)
+		if resp.StatusCode != 200 || !bytes.Equal(body, g.file) {
+			t.Errorf("status %d, %d bytes", resp.StatusCode, len(body))
+		}
+	}
+}

@@ -76,7 +76,8 @@ func loadFixtures(t testing.TB) fixtures {
 	return f
 }
 
-// newTestNode starts an offline node on loopback in a temp dir.
+// newTestNode starts an offline node on loopback in a temp dir. It may
+// dial loopback peers (AllowPrivatePeers): the test nodes live there.
 func newTestNode(t testing.TB) *Node {
 	t.Helper()
 	return newTestNodeIn(t, t.TempDir())
@@ -84,12 +85,26 @@ func newTestNode(t testing.TB) *Node {
 
 func newTestNodeIn(t testing.TB, dir string) *Node {
 	t.Helper()
-	n, err := New(context.Background(), Config{
-		DataDir:     dir,
-		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
-		Offline:     true,
-		Logger:      slog.New(slog.DiscardHandler),
-	})
+	return newTestNodeWith(t, Config{DataDir: dir, AllowPrivatePeers: true})
+}
+
+// newTestNodeWith starts an offline node on loopback from cfg, filling in
+// a temp DataDir, the listen address and a silent logger where unset.
+// AllowPrivatePeers is as cfg says: such a node cannot dial other test
+// nodes unless it is set.
+func newTestNodeWith(t testing.TB, cfg Config) *Node {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	if cfg.ListenAddrs == nil {
+		cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Offline = true
+	n, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,7 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -27,9 +23,6 @@ func defaultListenAddrs() []string {
 	return []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
 }
 
-// identityFile is the libp2p private key file inside DataDir.
-const identityFile = "identity.key"
-
 // startNetwork starts the host, the DHT (unless offline) and bitswap.
 func (n *Node) startNetwork(ctx context.Context, cfg Config) error {
 	var priv crypto.PrivKey
@@ -38,8 +31,10 @@ func (n *Node) startNetwork(ctx context.Context, cfg Config) error {
 		if priv, err = crypto.UnmarshalPrivateKey(cfg.Identity); err != nil {
 			return fmt.Errorf("identity: %w", err)
 		}
-	} else if priv, err = loadOrCreateIdentity(filepath.Join(cfg.DataDir, identityFile)); err != nil {
-		return err
+	} else if priv, _, err = crypto.GenerateEd25519Key(nil); err != nil {
+		// No identity given: an ephemeral one, for tests and tools. The
+		// data directory's persistent identity is the wiring's to load.
+		return fmt.Errorf("generate identity: %w", err)
 	}
 	listen := cfg.ListenAddrs
 	if len(listen) == 0 {
@@ -53,6 +48,7 @@ func (n *Node) startNetwork(ctx context.Context, cfg Config) error {
 		libp2p.ListenAddrStrings(listen...),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(libp2pquic.NewTransport),
+		libp2p.ConnectionGater(addrGater{allowPrivate: cfg.AllowPrivatePeers}),
 	)
 	if err != nil {
 		return fmt.Errorf("start libp2p host: %w", err)
@@ -121,56 +117,6 @@ func ValidIdentity(b []byte) error {
 	return nil
 }
 
-// loadOrCreateIdentity reads the Ed25519 key at path, or creates it (mode
-// 0600) on first start so that the PeerID is stable across restarts.
-func loadOrCreateIdentity(path string) (crypto.PrivKey, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		k, err := crypto.UnmarshalPrivateKey(data)
-		if err != nil {
-			return nil, fmt.Errorf("read identity %s: %w", path, err)
-		}
-		return k, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read identity: %w", err)
-	}
-	k, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		return nil, fmt.Errorf("generate identity: %w", err)
-	}
-	data, err = crypto.MarshalPrivateKey(k)
-	if err != nil {
-		return nil, fmt.Errorf("encode identity: %w", err)
-	}
-	// Write to a temporary file and rename, so a crash never leaves a
-	// truncated key that would refuse to load.
-	tmp := path + ".tmp"
-	if err := writeFileSync(tmp, data, 0o600); err != nil {
-		return nil, fmt.Errorf("write identity: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("write identity: %w", err)
-	}
-	return k, nil
-}
-
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // parseAddrInfos parses multiaddrs ending in /p2p/<id>, merging addresses
 // of the same peer.
 func parseAddrInfos(addrs []string) ([]peer.AddrInfo, error) {
@@ -228,12 +174,22 @@ func (n *Node) Peers() []string {
 	return out
 }
 
-// Connect dials addr, a multiaddr ending in /p2p/<id>.
+// Connect dials addr, a multiaddr ending in /p2p/<id>. Unless
+// Config.AllowPrivatePeers is set, an address the gater refuses (see
+// ValidateOrigins) fails with ErrAddrNotAllowed before anything is
+// dialled, names for this host such as /dns4/localhost included.
 func (n *Node) Connect(ctx context.Context, addr string) error {
 	if n.host == nil {
 		return fmt.Errorf("connect %s: %w", addr, ErrNoNetwork)
 	}
-	pi, err := peer.AddrInfoFromString(addr)
+	a, err := ma.NewMultiaddr(addr)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	if err := n.checkDial(a); err != nil {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	pi, err := peer.AddrInfoFromP2pAddr(a)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", addr, err)
 	}

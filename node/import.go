@@ -42,6 +42,7 @@ type Import struct {
 	perr    error // an unknown profile, reported by the first Add call
 	w       *batchWriter
 	roots   []cid.Cid // what the Add methods returned, protected after Commit
+	files   int       // AddFile calls, against Limits.MaxEntries
 	sizes   map[cid.Cid]uint64
 	state   importState
 	release sync.Once
@@ -77,10 +78,14 @@ func (im *Import) check() error {
 // AddFile imports the stream r as one UnixFS file, exactly as `ipfs add`
 // with the session's profile would, and returns its CID and the number of
 // bytes read. An error from r is returned wrapped, so errors.Is works for
-// the caller's sentinels (for example a size-limit error).
+// the caller's sentinels (for example a size-limit error). A session's
+// file after its Limits.MaxEntries-th fails with ErrLimit before reading r.
 func (im *Import) AddFile(ctx context.Context, r io.Reader) (cid.Cid, uint64, error) {
 	if err := im.check(); err != nil {
 		return cid.Undef, 0, fmt.Errorf("import file: %w", err)
+	}
+	if im.files++; im.files > im.n.limits.MaxEntries {
+		return cid.Undef, 0, fmt.Errorf("import file: %w: more than %d files in one upload", ErrLimit, im.n.limits.MaxEntries)
 	}
 	cr := &countingReader{ctx: ctx, r: r}
 	dbp := helpers.DagBuilderParams{
@@ -89,7 +94,8 @@ func (im *Import) AddFile(ctx context.Context, r io.Reader) (cid.Cid, uint64, er
 		Maxlinks:   im.params.maxLinks,
 		CidBuilder: im.params.cidBuilder,
 	}
-	db, err := dbp.New(chunker.NewSizeSplitter(cr, im.params.chunkSize))
+	spl := &budgetSplitter{ctx: ctx, inner: chunker.NewSizeSplitter(cr, im.params.chunkSize), w: im.w, size: im.params.chunkSize}
+	db, err := dbp.New(spl)
 	if err != nil {
 		return cid.Undef, cr.n, fmt.Errorf("import file: %w", err)
 	}

@@ -10,10 +10,20 @@
 //   - Blocks live in flatfs under DataDir/blocks (Kubo's layout, fsync per
 //     file), chosen over pebble by measurement; see defaultStoreKind.
 //   - An Import hashes in the caller's goroutine and writes 8 MiB batches in
-//     a background goroutine, so memory is bounded (~32 MiB of blocks per
-//     import) and nothing is durable until Import.Commit returns.
+//     a background goroutine, and nothing is durable until Import.Commit
+//     returns. What imports buffer is bounded per import (32 MiB) and in
+//     sum (Config.BufferBudget, 192 MiB): imports wait for buffer space
+//     rather than allocate; see budget.go.
 //   - The gateway, ExportCAR and DagSize read only local blocks; only Fetch
 //     and FetchDAG use the network.
+//   - No request costs more than its bounds (Limits): path depth and
+//     length, entries per upload, roots per CAR, DAG depth and blocks per
+//     walk, block reads per gateway response; tar responses are refused.
+//     Past a bound the call fails with ErrLimit and commits nothing.
+//   - DAG walks are iterative (walk.go), so a DAG as deep as the limit is
+//     walked, exported and served whole, in memory linear in its depth.
+//   - The node dials no loopback, private or metadata address unless
+//     Config.AllowPrivatePeers; see addrGater and ValidateOrigins.
 //   - GC is mark-and-sweep from the caller's live roots plus the roots of
 //     imports committed in the last hour; see GCFunc for the protocol.
 package node
@@ -23,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -30,11 +41,11 @@ import (
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/boxo/exchange/offline"
-	"github.com/ipfs/boxo/gateway"
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Sentinel errors returned (wrapped) by this package.
@@ -52,12 +63,29 @@ var (
 	// ErrNoNetwork means a network operation on a node opened with
 	// Config.NoNetwork.
 	ErrNoNetwork = errors.New("node runs without a network")
+	// ErrLimit means a request went past one of the node's Limits (or a
+	// fetch past its byte cap); the wrapping message names the limit.
+	// Nothing the refused call was building is committed.
+	ErrLimit = errors.New("limit exceeded")
+	// ErrBadDAG means a block of a DAG being walked (LocalDAG, DagSize,
+	// FetchDAG, ExportCAR) does not decode with the codec its CID names,
+	// or names a codec the node does not know: its links cannot be
+	// followed, so the DAG cannot be checked, served or exported whole.
+	ErrBadDAG = errors.New("malformed dag")
+	// ErrBadOrigin means a pin origin is not a multiaddr ending in
+	// /p2p/<peer id>, is one of too many, or is an address the node will
+	// not dial (then the error wraps ErrAddrNotAllowed too).
+	ErrBadOrigin = errors.New("bad origin")
+	// ErrAddrNotAllowed means an address is loopback, private, link-local,
+	// carrier-grade NAT, multicast, unspecified, reserved or cloud
+	// metadata, or a name for this host, and Config.AllowPrivatePeers is
+	// off. See ValidateOrigins.
+	ErrAddrNotAllowed = errors.New("address not allowed")
 )
 
 // Config configures New.
 type Config struct {
-	// DataDir holds blocks/ (the block store) and identity.key (the libp2p
-	// Ed25519 key, mode 0600, created on first start and reused after).
+	// DataDir holds blocks/, the block store.
 	DataDir string
 	// ListenAddrs are libp2p listen multiaddrs; empty means
 	// "/ip4/0.0.0.0/tcp/4001" and "/ip4/0.0.0.0/udp/4001/quic-v1".
@@ -68,9 +96,15 @@ type Config struct {
 	// Bootstrap lists bootstrap peer multiaddrs (with /p2p/); may be empty.
 	Bootstrap []string
 	// Identity is the libp2p private key (crypto.MarshalPrivateKey bytes,
-	// see NewIdentity); nil means DataDir/identity.key, created on first
-	// start.
+	// see NewIdentity); nil means an ephemeral one. The wiring (package
+	// app) keeps the data directory's identity.key.
 	Identity []byte
+	// AllowPrivatePeers lets the node dial loopback, private, link-local
+	// and other non-public addresses (origins, bitswap and DHT peers,
+	// bootstrap peers alike). Off by default, so that a pin's origins
+	// cannot make a public server reach into its own network (SSRF); tests
+	// on 127.0.0.1 and private clusters turn it on.
+	AllowPrivatePeers bool
 	// NoNetwork opens the block store without libp2p: no host, no
 	// bitswap, no DHT. Offline commands (gc, export, backup) and import
 	// tests use it; PeerID and Addrs are then empty and FetchDAG fails
@@ -84,6 +118,19 @@ type Config struct {
 	Roots func(ctx context.Context, yield func(cid.Cid) error) error
 	// Logger receives the node's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Limits bounds the work of one import, DAG walk or gateway response;
+	// zero fields mean the defaults documented on Limits.
+	Limits Limits
+	// GatewayTimeout bounds how long one gateway response may take; zero
+	// means 30 minutes. See Gateway.
+	GatewayTimeout time.Duration
+	// BufferBudget bounds the bytes all imports together hold in memory
+	// (chunks being read, blocks buffered or being written); an import
+	// that finds it spent waits. Zero means 192 MiB: a lone import still
+	// gets its full 32 MiB, and 128 concurrent ones share 192 MiB instead
+	// of holding up to 4 GiB. Less than 4 MiB means 4 MiB, one import's
+	// minimum. See budget.go.
+	BufferBudget int64
 
 	// storeKind selects the block store backend; zero means the measured
 	// default. Unexported: only the benchmarks compare backends.
@@ -92,7 +139,10 @@ type Config struct {
 
 // Node is a running IPFS node. All methods are safe for concurrent use.
 type Node struct {
-	log *slog.Logger
+	log          *slog.Logger
+	limits       Limits        // cfg.Limits with defaults
+	allowPrivate bool          // cfg.AllowPrivatePeers
+	budget       *bufferBudget // import buffers, shared by every Import
 
 	ds     ds.Batching           // the raw block datastore (flatfs or pebble)
 	bstore blockstore.Blockstore // ds behind NewBlockstoreNoPrefix + NewIdStore
@@ -101,7 +151,9 @@ type Node struct {
 	// immediate not-found, never a bitswap want.
 	localBS blockservice.BlockService
 
-	gateway *gateway.BlocksBackend // over localBS; shared by Gateway and ExportCAR
+	gateway        *gatewayBackend      // boxo's, over the local blocks, with the node's bounds
+	gatewayHandler http.Handler         // built once by setupGateway
+	metrics        *prometheus.Registry // the gateway's collectors, this node's own
 
 	host    host.Host    // nil with NoNetwork
 	dht     *dht.IpfsDHT // nil when offline
@@ -141,12 +193,15 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{
-		log:       cfg.Logger.With("component", "node"),
-		recent:    make(map[string]recentRoot),
-		writers:   make(map[*batchWriter]struct{}),
-		now:       time.Now,
-		blocksDir: blocksDirOf(cfg.DataDir),
-		noNetwork: cfg.NoNetwork,
+		log:          cfg.Logger.With("component", "node"),
+		limits:       cfg.Limits.withDefaults(),
+		allowPrivate: cfg.AllowPrivatePeers,
+		budget:       newBufferBudget(cfg.BufferBudget),
+		recent:       make(map[string]recentRoot),
+		writers:      make(map[*batchWriter]struct{}),
+		now:          time.Now,
+		blocksDir:    blocksDirOf(cfg.DataDir),
+		noNetwork:    cfg.NoNetwork,
 	}
 	// The node's background work (bitswap, DHT) must outlive the caller's
 	// start-up ctx, so it gets its own context cancelled by Close.
@@ -160,10 +215,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.bstore = blockstore.NewIdStore(blockstore.NewBlockstore(n.ds, blockstore.NoPrefix()))
 	n.localBS = blockservice.New(n.bstore, offline.Exchange(n.bstore))
-	n.gateway, err = gateway.NewBlocksBackend(n.localBS, gateway.WithGetBlockTimeout(gatewayBlockTimeout))
-	if err != nil {
+	if err := n.setupGateway(cfg.GatewayTimeout); err != nil {
 		_ = n.Close(ctx)
-		return nil, fmt.Errorf("node: gateway backend: %w", err)
+		return nil, fmt.Errorf("node: %w", err)
 	}
 
 	if cfg.NoNetwork {

@@ -10,6 +10,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	pool "github.com/libp2p/go-buffer-pool"
 )
 
 const (
@@ -47,6 +48,7 @@ type batchWriter struct {
 
 	buf  []blocks.Block
 	size int
+	win  *window // this import's share of the node's buffer budget
 
 	reqs chan writeReq
 	done chan struct{}
@@ -60,6 +62,7 @@ type batchWriter struct {
 type writeReq struct {
 	ctx    context.Context
 	blocks []blocks.Block
+	bytes  int // their total size, released from the window once written
 	ack    chan struct{}
 }
 
@@ -74,6 +77,7 @@ func newBatchWriter(n *Node) *batchWriter {
 		written: make(map[string]struct{}),
 		reqs:    make(chan writeReq, batchQueue),
 		done:    make(chan struct{}),
+		win:     n.budget.newWindow(),
 	}
 	n.writersMu.Lock()
 	n.writers[w] = struct{}{}
@@ -123,6 +127,8 @@ func (w *batchWriter) run() {
 				w.setErr(fmt.Errorf("write blocks: %w", err))
 			}
 		}
+		recycle(req.blocks)
+		w.win.release(int64(req.bytes))
 		if req.ack != nil {
 			close(req.ack)
 		}
@@ -146,7 +152,7 @@ func (w *batchWriter) setErr(err error) {
 // send hands the buffered blocks to the writer, blocking while the queue
 // is full: that back-pressure is what keeps memory bounded.
 func (w *batchWriter) send(ctx context.Context, ack chan struct{}) error {
-	req := writeReq{ctx: context.WithoutCancel(ctx), blocks: w.buf, ack: ack}
+	req := writeReq{ctx: context.WithoutCancel(ctx), blocks: w.buf, bytes: w.size, ack: ack}
 	w.buf, w.size = nil, 0
 	select {
 	case w.reqs <- req:
@@ -171,8 +177,17 @@ func (w *batchWriter) flush(ctx context.Context) error {
 	}
 }
 
-// close flushes the remaining blocks and stops the writer goroutine. It
-// must be called exactly once.
+// handOver sends the partial batch to the writer, so that its bytes are
+// freed once written: the window calls it before waiting for room.
+func (w *batchWriter) handOver(ctx context.Context) error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	return w.send(ctx, nil)
+}
+
+// close flushes the remaining blocks, stops the writer goroutine and
+// returns the import's window to the budget. It must be called exactly once.
 func (w *batchWriter) close(ctx context.Context) error {
 	var err error
 	if len(w.buf) > 0 {
@@ -180,11 +195,35 @@ func (w *batchWriter) close(ctx context.Context) error {
 	}
 	close(w.reqs)
 	<-w.done
+	w.win.close()
 	if err != nil {
 		return err
 	}
 	return w.firstErr()
 }
+
+// recycle returns the buffers of written blocks that nothing else holds to
+// the pool boxo's chunker takes its chunk buffers from, so that a steady
+// import reuses a few chunk buffers instead of allocating 1 MiB per chunk
+// (and the garbage collector does not let the heap grow to twice the live
+// buffers between collections). Raw leaves (RawNode) and CAR blocks
+// (BasicBlock) are referenced by nothing once written: the DAG builder
+// keeps only their CID and size. dag-pb nodes are not recycled: a
+// ProtoNode caches its encoding and the builder may still use it.
+func recycle(bs []blocks.Block) {
+	for _, b := range bs {
+		switch b.(type) {
+		case *merkledag.RawNode, *blocks.BasicBlock:
+			if data := b.RawData(); cap(data) >= minRecycle {
+				pool.Put(data)
+			}
+		}
+	}
+}
+
+// minRecycle is the smallest buffer worth recycling: the chunker asks the
+// pool for 256 KiB (ProfileV0) or 1 MiB (ProfileV1) buffers only.
+const minRecycle = 256 << 10
 
 // Add buffers nd, sending a batch to the writer once batchBytes are buffered.
 func (w *batchWriter) Add(ctx context.Context, nd ipld.Node) error {
@@ -226,8 +265,11 @@ func (w *batchWriter) Remove(context.Context, cid.Cid) error { return nil }
 // RemoveMany is a no-op, like Remove.
 func (w *batchWriter) RemoveMany(context.Context, []cid.Cid) error { return nil }
 
-// addBlock buffers a block that is not an IPLD node we built (CAR import).
+// addBlock buffers a block, once the import's window has room for it.
 func (w *batchWriter) addBlock(ctx context.Context, b blocks.Block) error {
+	if err := w.win.charge(ctx, int64(len(b.RawData())), w.handOver); err != nil {
+		return err
+	}
 	w.buf = append(w.buf, b)
 	w.size += len(b.RawData())
 	if w.size >= batchBytes {

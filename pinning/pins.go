@@ -3,10 +3,7 @@ package pinning
 import (
 	"context"
 	"fmt"
-	"strings"
-
 	"github.com/ipfs/go-cid"
-	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
@@ -39,8 +36,10 @@ type PinRequest struct {
 	Origins []string
 }
 
-// check validates a request and returns its CID.
-func (req PinRequest) check() (cid.Cid, error) {
+// check validates a request and returns its CID. Origins are checked by
+// the node, which refuses what it would not dial (loopback, private and
+// metadata addresses, unless the operator allows private peers).
+func (s *Service) checkPin(req PinRequest) (cid.Cid, error) {
 	c, err := ParseCID(req.CID)
 	if err != nil {
 		return cid.Undef, err
@@ -57,13 +56,8 @@ func (req PinRequest) check() (cid.Cid, error) {
 	if len(req.Origins) > MaxOrigins {
 		return cid.Undef, fmt.Errorf("%w: at most %d origins are allowed", ErrInvalid, MaxOrigins)
 	}
-	for _, o := range req.Origins {
-		if !strings.HasPrefix(o, "/") {
-			return cid.Undef, fmt.Errorf("%w: origin %q is not a multiaddr", ErrInvalid, o)
-		}
-		if _, err := ma.NewMultiaddr(o); err != nil {
-			return cid.Undef, fmt.Errorf("%w: origin %q is not a multiaddr: %v", ErrInvalid, o, err)
-		}
+	if err := s.node.ValidateOrigins(req.Origins); err != nil {
+		return cid.Undef, err
 	}
 	return c, nil
 }
@@ -76,7 +70,7 @@ func (s *Service) PinByCID(ctx context.Context, p Principal, req PinRequest) (st
 	if !p.Allows(token.ScopePinsWrite) {
 		return store.Pin{}, fmt.Errorf("%w: %v lacks scope %q", token.ErrForbidden, p.Kind, token.ScopePinsWrite)
 	}
-	c, err := req.check()
+	c, err := s.checkPin(req)
 	if err != nil {
 		return store.Pin{}, err
 	}

@@ -204,7 +204,7 @@ func (f *fetcher) work(ctx context.Context, cancel context.CancelFunc, pin store
 	var size uint64
 	start := time.Now()
 	if err == nil {
-		size, err = f.s.node.FetchDAG(ctx, c, pin.Origins)
+		size, err = f.s.node.FetchDAGLimit(ctx, c, pin.Origins, 0)
 	}
 	if f.ctx.Err() != nil {
 		return // shutting down: the request resumes on the next start

@@ -88,7 +88,8 @@ type Node interface {
 	NewImport(profile node.Profile) *node.Import
 	Has(ctx context.Context, c cid.Cid) (bool, error)
 	LocalDAG(ctx context.Context, c cid.Cid) (size uint64, complete bool, err error)
-	FetchDAG(ctx context.Context, c cid.Cid, origins []string) (uint64, error)
+	FetchDAGLimit(ctx context.Context, c cid.Cid, origins []string, maxBytes int64) (uint64, error)
+	ValidateOrigins(origins []string) error
 	GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (node.GCStats, error)
 	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
 	Announce(c cid.Cid)
@@ -226,7 +227,7 @@ func (s *Service) NodeInfo() NodeInfo {
 // stored here in full is ErrNotFound.
 func (s *Service) ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error {
 	if _, complete, err := s.node.LocalDAG(ctx, c); err != nil {
-		return fmt.Errorf("export %s: %w", c, err)
+		return fmt.Errorf("export: %w", err)
 	} else if !complete {
 		return fmt.Errorf("%w: %s is not stored here in full", ErrNotFound, c)
 	}

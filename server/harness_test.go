@@ -60,7 +60,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e := &env{t: t, dir: t.TempDir(), now: time.Now()}
 	e.opts = app.Options{
 		DataDir: e.dir, Create: true, Network: true,
-		Node:   node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true},
+		Node:   node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, AllowPrivatePeers: true},
 		Fetch:  pinning.FetchConfig{Timeout: 20 * time.Second},
 		Store:  store.Options{EventFlushInterval: 50 * time.Millisecond},
 		Logger: quietLogger(),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/ninja-ipfs/ninja/app"
 	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
@@ -403,5 +404,32 @@ func TestEveryPinByCIDValidatesItsOrigins(t *testing.T) {
 	}
 	if _, n, _ := e.store.ListPins(e.acct.ID, store.PinFilter{}); n != 0 {
 		t.Fatalf("%d pin records written by refused requests", n)
+	}
+}
+
+// TestPinOriginsCannotReachIntoPrivateNetworks: a public server refuses
+// origins on loopback, private, link-local and metadata addresses (and
+// names for this host) before anything is queued.
+func TestPinOriginsCannotReachIntoPrivateNetworks(t *testing.T) {
+	e := newEnv(t, func(o *app.Options) { o.Node.AllowPrivatePeers = false })
+	peer := newPeer(t)
+	c := addFile(t, peer, []byte("only on loopback"))
+	pid := strings.TrimPrefix(peer.Addrs()[0][strings.LastIndex(peer.Addrs()[0], "/p2p/"):], "/p2p/")
+	for _, origin := range []string{
+		peer.Addrs()[0],
+		"/ip6/::1/tcp/4001/p2p/" + pid,
+		"/dns4/localhost/tcp/4001/p2p/" + pid,
+		"/ip4/10.0.0.5/tcp/4001/p2p/" + pid,
+		"/ip4/169.254.169.254/tcp/80/p2p/" + pid,
+		"/ip4/100.64.0.1/tcp/4001/p2p/" + pid,
+		"/ip6/fe80::1/tcp/4001/p2p/" + pid,
+	} {
+		r := e.psaAdd(e.key, map[string]any{"cid": c.String(), "origins": []string{origin}})
+		if r.status != 400 || r.reason(t) != "BAD_REQUEST" {
+			t.Errorf("origin %s: %d %s, want 400", origin, r.status, r.body)
+		}
+	}
+	if _, n, _ := e.store.ListPins(e.acct.ID, store.PinFilter{}); n != 0 {
+		t.Fatalf("%d pin requests recorded with private origins", n)
 	}
 }

@@ -23,7 +23,7 @@ import (
 // peer is a second IPFS node on loopback holding content to pin.
 func newPeer(t *testing.T) *node.Node {
 	t.Helper()
-	n, err := node.New(context.Background(), node.Config{DataDir: t.TempDir(), ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, Logger: quietLogger()})
+	n, err := node.New(context.Background(), node.Config{DataDir: t.TempDir(), ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, AllowPrivatePeers: true, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
