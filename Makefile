@@ -43,8 +43,17 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./token/
 	$(GO) test -run '^$$' -bench Authenticate -benchmem ./pinning/
 
+# Every fuzz target for FUZZTIME each (their seed corpora also run in make
+# test as ordinary tests).
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzFromHeaders -fuzztime 30s ./token/
+	@set -e; for t in "token FuzzParseOpaque" "token FuzzFromHeaders" "token FuzzVerifyUploadJWT" \
+		"token FuzzSniffAndCheckMime" "token FuzzParseExpiresIn" "pinning FuzzCleanPath" \
+		"server FuzzDecodeContent" "server FuzzParseMetadata" "node FuzzAddDirectory" \
+		"node FuzzGatewayPath" "node FuzzAddCAR"; do \
+		set -- $$t; echo "fuzz $$2 ($$1)"; \
+		$(GO) test -run '^$$' -fuzz "^$$2$$" -fuzztime $(FUZZTIME) ./$$1/; \
+	done
 
 # govulncheck (pinned) over every package; see tools/vuln.sh and SECURITY.md.
 vuln:

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
+	"sync"
+	"time"
 
 	"github.com/ninja-ipfs/ninja/pinning"
 )
@@ -20,6 +23,11 @@ func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) error {
 	if s.gateway == nil {
 		return fmt.Errorf("%w: this server has no gateway", pinning.ErrUnavailable)
 	}
+	release, err := s.gatewaySlots.acquire(s.clientIP(r))
+	if err != nil {
+		return err
+	}
+	defer release()
 	h := w.Header()
 	h.Set("Content-Security-Policy", gatewayCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -94,4 +102,40 @@ func firstSegment(p string) string {
 		}
 	}
 	return p
+}
+
+// gatewayPerAddress bounds the gateway requests one client address runs at
+// once. Every response is bounded (blocks read, time), but a bounded
+// hostile one can still cost seconds of CPU; without a per-address cap one
+// host could run hundreds of them and starve every other reader.
+const gatewayPerAddress = 16
+
+// addrSlots counts requests in flight per client address.
+type addrSlots struct {
+	max  int
+	mu   sync.Mutex
+	busy map[netip.Addr]int
+}
+
+func newAddrSlots(max int) *addrSlots { return &addrSlots{max: max, busy: map[netip.Addr]int{}} }
+
+// acquire takes a slot for a, or refuses with a rate-limit error when a has
+// max requests running; an unknown address is not capped here.
+func (s *addrSlots) acquire(a netip.Addr) (release func(), err error) {
+	if !a.IsValid() || s.max <= 0 {
+		return func() {}, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy[a] >= s.max {
+		return nil, &pinning.RateLimitError{What: fmt.Sprintf("gateway requests at once from this address (at most %d)", s.max), RetryAfter: time.Second}
+	}
+	s.busy[a]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.busy[a]--; s.busy[a] <= 0 {
+			delete(s.busy, a)
+		}
+	}, nil
 }

@@ -81,7 +81,8 @@ type Server struct {
 	obs     Observer
 	log     *slog.Logger
 
-	jsonSlots *fairSlots // see jsonUploadSlots
+	jsonSlots    *fairSlots // see jsonUploadSlots
+	gatewaySlots *addrSlots // see gatewayPerAddress
 
 	mux      *http.ServeMux
 	adminMux *http.ServeMux
@@ -107,13 +108,14 @@ func New(cfg Config, deps Deps) *Server {
 		cfg.BodyRateWindow = defaultBodyRateWindow
 	}
 	s := &Server{
-		cfg:       cfg,
-		svc:       deps.Service,
-		gateway:   deps.Gateway,
-		metrics:   deps.Metrics,
-		obs:       deps.Observer,
-		log:       cfg.Logger,
-		jsonSlots: newFairSlots(jsonUploadSlots, jsonUploadSlotsPerAccount),
+		cfg:          cfg,
+		svc:          deps.Service,
+		gateway:      deps.Gateway,
+		metrics:      deps.Metrics,
+		obs:          deps.Observer,
+		log:          cfg.Logger,
+		jsonSlots:    newFairSlots(jsonUploadSlots, jsonUploadSlotsPerAccount),
+		gatewaySlots: newAddrSlots(gatewayPerAddress),
 	}
 	if s.obs == nil {
 		s.obs = noObserver{}
