@@ -125,6 +125,12 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	a.registerGauges()
 	sc := opts.Server
 	sc.Logger = opts.Logger
+	if opts.Create {
+		if err := resetDir(a.Layout.Tmp()); err != nil {
+			return nil, err
+		}
+		sc.SpoolDir = a.Layout.Tmp()
+	}
 	a.Server = server.New(sc, server.Deps{Service: a.Service, Gateway: a.Node.Gateway(),
 		Metrics: a.Metrics.Handler(), Observer: a.Metrics})
 	return a, nil
@@ -210,6 +216,14 @@ func (a *App) openNode(ctx context.Context, opts Options) error {
 	a.Node = n
 	a.closers = append(a.closers, n.Close)
 	return nil
+}
+
+// resetDir empties dir (what a crash left in transit) and makes it, 0700.
+func resetDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("reset %s: %w", dir, err)
+	}
+	return os.MkdirAll(dir, 0o700)
 }
 
 // Close closes every part in reverse order of opening: the domain's

@@ -33,6 +33,9 @@ type Describe struct {
 	Name        string
 	Description string
 	Metadata    map[string]string
+	// Fields are ImageKit's other upload parameters as the form sent them
+	// (tags, folder, customMetadata, …); see fields.go for what each does.
+	Fields map[string]string
 	// WrapWithDirectory changes the root, not the blocks, so it too may
 	// come after the files.
 	WrapWithDirectory *bool
@@ -280,7 +283,7 @@ func (u *Upload) finish(ctx context.Context, d Describe) ([]store.Pin, error) {
 	var pins []store.Pin
 	if u.carRoots != nil {
 		for _, root := range u.carRoots {
-			pins = append(pins, store.Pin{CID: root.String(), Name: params.Name, Description: d.Description,
+			pins = append(pins, store.Pin{CID: root.String(), Name: params.Name, Description: params.Description,
 				Metadata: params.Metadata, MimeType: CARType, Size: u.read})
 		}
 	} else {
@@ -291,16 +294,20 @@ func (u *Upload) finish(ctx context.Context, d Describe) ([]store.Pin, error) {
 		if params.Name != "" {
 			name = params.Name
 		}
-		pins = []store.Pin{{CID: root.String(), Name: name, Description: d.Description,
+		pins = []store.Pin{{CID: root.String(), Name: name, Description: params.Description,
 			Metadata: params.Metadata, MimeType: mimeType, Size: u.read}}
+	}
+	for i := range pins {
+		if pins[i].Name, pins[i].Metadata, err = applyFields(pins[i].Name, pins[i].Metadata, params.Fields); err != nil {
+			return nil, err
+		}
 	}
 	return u.commit(ctx, pins)
 }
 
 // bind applies the credential's binding to the upload's parameters: an
 // upload JWT's strict one (every parameter the request sets must be
-// signed; it signs no description), then the grant's bound name and
-// metadata.
+// signed, with the same value), then the grant's bound name and metadata.
 func (u *Upload) bind(d Describe) (token.Params, error) {
 	if err := checkLabel("name", d.Name, MaxNameLen); err != nil {
 		return token.Params{}, err
@@ -311,11 +318,9 @@ func (u *Upload) bind(d Describe) (token.Params, error) {
 	if err := checkMetadata(d.Metadata); err != nil {
 		return token.Params{}, err
 	}
-	p := token.Params{Name: d.Name, Metadata: d.Metadata, CIDVersion: u.cidVersion, WrapWithDirectory: d.WrapWithDirectory}
+	p := token.Params{Name: d.Name, Description: d.Description, Metadata: d.Metadata, CIDVersion: u.cidVersion,
+		WrapWithDirectory: d.WrapWithDirectory, Fields: d.Fields}
 	if c := u.p.Upload; c != nil {
-		if d.Description != "" {
-			return token.Params{}, fmt.Errorf("%w: description: request sets it but an upload JWT cannot sign it", token.ErrParamMismatch)
-		}
 		var err error
 		if p, err = c.CheckRequest(p); err != nil {
 			return token.Params{}, err

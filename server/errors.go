@@ -50,6 +50,7 @@ var errorTable = []struct {
 	{token.ErrOriginNotAllowed, http.StatusForbidden, "ORIGIN_NOT_ALLOWED", "this origin may not use the credential"},
 	{token.ErrReplayed, http.StatusConflict, "TOKEN_REPLAYED", "the single-use credential was used before"},
 	{token.ErrSizeExceeded, http.StatusRequestEntityTooLarge, "SIZE_EXCEEDED", "the upload is over its size limit"},
+	{errSpoolFull, http.StatusRequestEntityTooLarge, "SIZE_EXCEEDED", "too many bytes before the credential"},
 	{token.ErrMimeNotAllowed, http.StatusUnsupportedMediaType, "MIME_NOT_ALLOWED", "this file type is not allowed"},
 	{token.ErrParamMismatch, http.StatusUnprocessableEntity, "PARAM_MISMATCH", "a parameter differs from what the credential binds"},
 	{errBodyTooSlow, http.StatusRequestTimeout, "REQUEST_TIMEOUT", "the request body arrived too slowly"},

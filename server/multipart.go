@@ -39,7 +39,7 @@ type uploadOptions struct {
 func (o *uploadOptions) set(key, value string, afterFiles bool) error {
 	var err error
 	switch key {
-	case "name":
+	case "name", "fileName":
 		o.describe.Name = value
 	case "description":
 		o.describe.Description = value
@@ -54,9 +54,26 @@ func (o *uploadOptions) set(key, value string, afterFiles bool) error {
 		o.describe.WrapWithDirectory, err = parseBoolParam(key, value)
 	case "token":
 		o.token = value
+	default:
+		if imageKitParams[key] {
+			if o.describe.Fields == nil {
+				o.describe.Fields = map[string]string{}
+			}
+			o.describe.Fields[key] = value
+		}
 	}
 	return err
 }
+
+// imageKitParams are ImageKit's upload parameters (tags, folder, …), read
+// from the form so that an ImageKit client's upload works unchanged.
+var imageKitParams = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range token.ImageKitParams() {
+		m[k] = true
+	}
+	return m
+}()
 
 // hasHeaderCredential reports whether the request carries a credential in
 // its headers, which is then checked before any of the body is read.
@@ -122,7 +139,7 @@ func (s *Server) authorizeUpload(r *http.Request, opts *uploadOptions) error {
 	}
 	err := s.authenticate(r, []token.Scope{token.ScopeUpload}, opts.token)
 	if errors.Is(err, token.ErrMissing) {
-		return fmt.Errorf("%w: send Authorization (or X-Api-Key), or the multipart field token before the first file part", token.ErrMissing)
+		return fmt.Errorf("%w: send Authorization (or X-Api-Key), or the form field token (before or after the files)", token.ErrMissing)
 	}
 	if err != nil {
 		return err
@@ -147,7 +164,10 @@ func (s *Server) uploadCAR(r *http.Request, opts *uploadOptions) ([]store.Pin, e
 
 // uploadMultipart streams every file part into one upload. One file gives
 // its file CID; several files, or names with "/", give a directory.
-// Fields that describe the pin may come before or after the files.
+// Fields that describe the pin may come before or after the files. When the
+// credential is the form's `token` field and a file comes before it (as
+// ImageKit's client upload sends them), the files before it are spooled to
+// disk, within a bound, until the token has been checked.
 func (s *Server) uploadMultipart(r *http.Request, opts *uploadOptions) ([]store.Pin, error) {
 	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || params["boundary"] == "" {
@@ -155,12 +175,8 @@ func (s *Server) uploadMultipart(r *http.Request, opts *uploadOptions) ([]store.
 	}
 	tail := &tailReader{r: r.Body, keep: len(params["boundary"]) + 8}
 	mr := multipart.NewReader(tail, params["boundary"])
-	var u *pinning.Upload
-	defer func() {
-		if u != nil {
-			u.Abort()
-		}
-	}()
+	up := &formUpload{s: s, r: r, opts: opts}
+	defer up.close()
 	for fields := 0; ; {
 		part, err := mr.NextPart()
 		// Only the bare io.EOF is the end; "multipart: NextPart: EOF" is a
@@ -179,32 +195,113 @@ func (s *Server) uploadMultipart(r *http.Request, opts *uploadOptions) ([]store.
 			if fields++; fields > maxFields {
 				return nil, fmt.Errorf("%w: the form has more than %d fields", pinning.ErrInvalid, maxFields)
 			}
-			if err := readField(part, opts, u != nil); err != nil {
+			if err := readField(part, opts, up.began()); err != nil {
 				return nil, err
+			}
+			if part.FormName() == "token" && up.spool != nil {
+				if err := up.begin(); err != nil { // the token that the spooled files waited for
+					return nil, err
+				}
 			}
 			continue
 		}
-		if u == nil {
-			if err := s.authorizeUpload(r, opts); err != nil {
-				return nil, err
-			}
-			if u, err = s.svc.BeginUpload(r.Context(), actor(r), pinning.ImportOptions{CIDVersion: opts.cidVersion}); err != nil {
-				return nil, err
-			}
-		}
 		info := pinning.FileInfo{Name: filename, DeclaredType: mediaType(part.Header.Get("Content-Type"))}
-		body := &partReader{r: part}
-		if _, err := u.AddFile(r.Context(), body, info); err != nil {
-			return nil, body.blame(err)
+		if err := up.add(part, info); err != nil {
+			return nil, err
 		}
 	}
-	if u == nil {
-		if err := s.authorizeUpload(r, opts); err != nil {
+	if !up.began() {
+		if err := up.authorize(); err != nil {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: the request has no file part", pinning.ErrInvalid)
 	}
-	return u.Finish(r.Context(), opts.describe)
+	if err := up.begin(); err != nil {
+		return nil, err
+	}
+	return up.u.Finish(r.Context(), opts.describe)
+}
+
+// formUpload is a multipart upload in progress: its domain upload once
+// the credential is known, and the files spooled before it was.
+type formUpload struct {
+	s     *Server
+	r     *http.Request
+	opts  *uploadOptions
+	u     *pinning.Upload
+	spool *spool
+	authd bool
+}
+
+func (f *formUpload) began() bool { return f.u != nil || f.spool != nil }
+
+// waiting reports whether a file must be spooled: no credential yet, in
+// the headers or an earlier token field.
+func (f *formUpload) waiting() bool {
+	return !f.authd && !state(f.r).authed && f.opts.token == ""
+}
+
+// add imports a file part, or spools it while the credential is unknown.
+func (f *formUpload) add(part *multipart.Part, info pinning.FileInfo) error {
+	if f.u == nil && f.waiting() {
+		if f.spool == nil {
+			f.spool = f.s.newSpool()
+		}
+		return f.spool.add(part, info)
+	}
+	if err := f.begin(); err != nil {
+		return err
+	}
+	body := &partReader{r: part}
+	if _, err := f.u.AddFile(f.r.Context(), body, info); err != nil {
+		return body.blame(err)
+	}
+	return nil
+}
+
+// authorize authenticates the upload once.
+func (f *formUpload) authorize() error {
+	if f.authd {
+		return nil
+	}
+	if err := f.s.authorizeUpload(f.r, f.opts); err != nil {
+		return err
+	}
+	f.authd = true
+	return nil
+}
+
+// begin authenticates (once), begins the domain upload and imports what
+// was spooled, in order.
+func (f *formUpload) begin() error {
+	if f.u != nil {
+		return nil
+	}
+	if err := f.authorize(); err != nil {
+		return err
+	}
+	u, err := f.s.svc.BeginUpload(f.r.Context(), actor(f.r), pinning.ImportOptions{CIDVersion: f.opts.cidVersion})
+	if err != nil {
+		return err
+	}
+	f.u = u
+	if f.spool != nil {
+		if err := f.spool.replay(f.r.Context(), u); err != nil {
+			return err
+		}
+		f.spool.remove()
+		f.spool = nil
+	}
+	return nil
+}
+
+func (f *formUpload) close() {
+	if f.u != nil {
+		f.u.Abort()
+	}
+	if f.spool != nil {
+		f.spool.remove()
+	}
 }
 
 // readField reads one non-file field into opts.

@@ -44,7 +44,13 @@ type Config struct {
 	BodyRateWindow time.Duration
 	// AccessLog logs one line per request at info (see accessLog).
 	AccessLog bool
-	Logger    *slog.Logger
+	// SpoolDir holds files a form sends before its credential (spool.go);
+	// "" means the system's temporary directory. SpoolBytes bounds them
+	// per request (0: 64 MiB) and SpoolBudget across requests (0: 1 GiB).
+	SpoolDir    string
+	SpoolBytes  int64
+	SpoolBudget int64
+	Logger      *slog.Logger
 }
 
 // Observer is told about every request, for metrics.
@@ -82,6 +88,7 @@ type Server struct {
 	log     *slog.Logger
 
 	jsonSlots    *fairSlots // see jsonUploadSlots
+	spoolBudget  *spoolBudget
 	gatewaySlots *addrSlots // see gatewayPerAddress
 
 	mux      *http.ServeMux
@@ -107,6 +114,12 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.BodyRateWindow <= 0 {
 		cfg.BodyRateWindow = defaultBodyRateWindow
 	}
+	if cfg.SpoolBytes <= 0 {
+		cfg.SpoolBytes = defaultSpoolBytes
+	}
+	if cfg.SpoolBudget <= 0 {
+		cfg.SpoolBudget = defaultSpoolBudget
+	}
 	s := &Server{
 		cfg:          cfg,
 		svc:          deps.Service,
@@ -116,6 +129,7 @@ func New(cfg Config, deps Deps) *Server {
 		log:          cfg.Logger,
 		jsonSlots:    newFairSlots(jsonUploadSlots, jsonUploadSlotsPerAccount),
 		gatewaySlots: newAddrSlots(gatewayPerAddress),
+		spoolBudget:  &spoolBudget{max: cfg.SpoolBudget},
 	}
 	if s.obs == nil {
 		s.obs = noObserver{}

@@ -527,7 +527,7 @@ func TestRefusedTokenUploadsCountInAnalytics(t *testing.T) {
 	// A file part before the token field gets a hint about the order.
 	ct, body := multipartBody(t, nil, filePart{name: "x", data: []byte("x")})
 	r := e.do("POST", "/upload", map[string]string{"Content-Type": ct}, bytes.NewReader(body))
-	if r.status != 401 || !strings.Contains(string(r.body), "before the first file part") {
+	if r.status != 401 || !strings.Contains(string(r.body), "the form field token") {
 		t.Fatalf("no credential: %d %s", r.status, r.body)
 	}
 }

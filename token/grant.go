@@ -307,9 +307,14 @@ func (g Grant) FileLimit(used int64) int64 {
 // may bind.
 type Params struct {
 	Name              string            // "": not supplied
+	Description       string            // "": not supplied
 	Metadata          map[string]string // nil: not supplied
 	CIDVersion        *int              // nil: not supplied
 	WrapWithDirectory *bool             // nil: not supplied
+	// Fields are the other upload parameters by wire name, as the form
+	// sends them (strings): ImageKit's tags, folder, customMetadata,
+	// useUniqueFileName, … (see ImageKitParams). nil: none supplied.
+	Fields map[string]string
 }
 
 // Bind applies the grant's bound Name and Metadata to the request's params

@@ -1,9 +1,13 @@
 package token
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -19,18 +23,39 @@ const MaxUploadJWTLifetime = time.Hour
 // wrapWithDirectory bind parameters; maxSizeMB, maxTotalMB (MiB),
 // allowedMimeTypes, ipWhitelist, allowedOrigins constrain the upload.
 // iss, sub and aud are accepted for the app's own bookkeeping and ignored.
-var uploadClaimNames = map[string]bool{
-	"iat": true, "exp": true, "nbf": true, "jti": true,
-	"iss": true, "sub": true, "aud": true,
-	"fileName": true, "metadata": true, "cidVersion": true, "wrapWithDirectory": true,
-	"maxSizeMB": true, "maxTotalMB": true, "allowedMimeTypes": true,
-	"ipWhitelist": true, "allowedOrigins": true,
+var uploadClaimNames = func() map[string]bool {
+	m := map[string]bool{
+		"iat": true, "exp": true, "nbf": true, "jti": true,
+		"iss": true, "sub": true, "aud": true,
+		"fileName": true, "description": true, "metadata": true, "cidVersion": true, "wrapWithDirectory": true,
+		"maxSizeMB": true, "maxTotalMB": true, "allowedMimeTypes": true,
+		"ipWhitelist": true, "allowedOrigins": true,
+	}
+	for _, k := range ImageKitParams() {
+		m[k] = true
+	}
+	return m
+}()
+
+// ImageKitParams are the upload parameters of ImageKit's upload API that an
+// upload JWT may sign besides fileName and description (ImageKit's client
+// upload signs "all the parameters except file and token", their values
+// "in stringified form"). The request must send each signed one with the
+// same value; what ninja does with each is the domain's (package pinning).
+func ImageKitParams() []string {
+	return []string{"useUniqueFileName", "tags", "folder", "isPrivateFile", "isPublished", "customCoordinates",
+		"responseFields", "extensions", "webhookUrl", "overwriteFile", "overwriteAITags", "overwriteTags",
+		"overwriteCustomMetadata", "customMetadata", "transformation", "checks"}
 }
 
 // UploadClaims are the verified claims of a client-minted upload JWT.
 type UploadClaims struct {
-	KeyID     string // header kid: the upload-signing key
-	JTI       string // single use: the server consumes it atomically
+	KeyID string // header kid: the upload-signing key
+	// JTI is the payload's jti, or, for a JWT without one (ImageKit's
+	// client upload signs none), "sha256:" and the hex SHA-256 of the
+	// compact JWT itself: the id of its single use either way, which the
+	// server consumes atomically.
+	JTI       string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	NotBefore time.Time // zero if absent
@@ -54,7 +79,8 @@ type UploadClaims struct {
 //     returns its secret, and its error passes through unchanged (wrap
 //     ErrUnknown or ErrRevoked there);
 //   - the HMAC is checked in constant time (jwx, hmac.Equal);
-//   - iat, exp and jti are required; 0 < exp - iat <= 3600 s exactly;
+//   - iat and exp are required; 0 < exp - iat <= 3600 s exactly; jti is
+//     optional (without it the JWT's own hash is its single-use id);
 //   - exp, nbf and a future iat are checked against now with Skew
 //     (ErrExpired);
 //   - claims ninja does not know are refused, so nothing the app signs is
@@ -93,6 +119,10 @@ func VerifyUploadJWT(compact string, lookup func(kid string) (secret []byte, err
 	if err != nil {
 		return nil, err
 	}
+	if c.JTI == "" {
+		sum := sha256.Sum256([]byte(compact))
+		c.JTI = "sha256:" + hex.EncodeToString(sum[:])
+	}
 	c.KeyID = h.Kid
 	if err := checkWindow(now, c.IssuedAt, c.ExpiresAt, c.NotBefore); err != nil {
 		return nil, err
@@ -118,10 +148,10 @@ func parseUploadClaims(payload []byte) (*UploadClaims, error) {
 	if c.NotBefore, err = cs.date("nbf", false); err != nil {
 		return nil, err
 	}
-	if c.JTI, err = cs.str("jti", true); err != nil {
+	if c.JTI, err = cs.str("jti", false); err != nil {
 		return nil, err
 	}
-	if !validJTI(c.JTI) {
+	if _, ok := cs["jti"]; ok && !validJTI(c.JTI) {
 		return nil, fmt.Errorf("%w: jti must be 1-128 printable ASCII characters", ErrMalformed)
 	}
 	life := c.ExpiresAt.Sub(c.IssuedAt)
@@ -143,36 +173,110 @@ func uploadParams(cs claimSet) (Params, error) {
 	if p.Name, err = cs.str("fileName", false); err != nil {
 		return p, err
 	}
-	if v, ok := cs["metadata"]; ok {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return p, fmt.Errorf("%w: jwt claim \"metadata\" must be an object", ErrMalformed)
-		}
-		p.Metadata = make(map[string]string, len(m))
-		for k, x := range m {
-			s, ok := x.(string)
-			if !ok {
-				return p, fmt.Errorf("%w: jwt claim metadata.%s must be a string", ErrMalformed, k)
-			}
-			p.Metadata[k] = s
-		}
+	if p.Description, err = cs.str("description", false); err != nil {
+		return p, err
+	}
+	if p.Metadata, err = metadataClaim(cs); err != nil {
+		return p, err
 	}
 	if v, ok := cs["cidVersion"]; ok {
-		n, ok := v.(json.Number)
-		if !ok || (n.String() != "0" && n.String() != "1") {
+		switch stringify(v) {
+		case "0", "1":
+			cv := int(stringify(v)[0] - '0')
+			p.CIDVersion = &cv
+		default:
 			return p, fmt.Errorf("%w: jwt claim \"cidVersion\" must be 0 or 1", ErrMalformed)
 		}
-		cv := int(n.String()[0] - '0')
-		p.CIDVersion = &cv
 	}
 	if v, ok := cs["wrapWithDirectory"]; ok {
-		b, ok := v.(bool)
-		if !ok {
+		b, err := strconv.ParseBool(stringify(v))
+		if err != nil {
 			return p, fmt.Errorf("%w: jwt claim \"wrapWithDirectory\" must be a boolean", ErrMalformed)
 		}
 		p.WrapWithDirectory = &b
 	}
+	for _, k := range ImageKitParams() {
+		if v, ok := cs[k]; ok {
+			if p.Fields == nil {
+				p.Fields = map[string]string{}
+			}
+			p.Fields[k] = stringify(v)
+		}
+	}
 	return p, nil
+}
+
+// metadataClaim reads the metadata claim: an object of strings, or that
+// object in stringified form (a JSON string), as ImageKit's payloads send
+// their values.
+func metadataClaim(cs claimSet) (map[string]string, error) {
+	v, ok := cs["metadata"]
+	if !ok {
+		return nil, nil
+	}
+	if s, isStr := v.(string); isStr {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			return nil, fmt.Errorf("%w: jwt claim \"metadata\" must be an object", ErrMalformed)
+		}
+		v = m
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: jwt claim \"metadata\" must be an object", ErrMalformed)
+	}
+	out := make(map[string]string, len(m))
+	for k, x := range m {
+		s, ok := x.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: jwt claim metadata.%s must be a string", ErrMalformed, k)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// stringify is a claim's value as a form would send it: a string as is, a
+// number or boolean as its JSON text, an array of scalars joined by commas
+// (as JavaScript's String() does), anything else as its JSON text.
+func stringify(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			switch e.(type) {
+			case map[string]any, []any:
+				b, _ := json.Marshal(v)
+				return string(b)
+			}
+			parts[i] = stringify(e)
+		}
+		return strings.Join(parts, ",")
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// sameField reports whether a form value equals a signed one, as ImageKit
+// compares its stringified parameters: equal text, or equal JSON values
+// (an object signed as {"a":1} and sent as {"a": 1}).
+func sameField(got, signed string) bool {
+	if got == signed {
+		return true
+	}
+	var a, b any
+	if json.Unmarshal([]byte(got), &a) != nil || json.Unmarshal([]byte(signed), &b) != nil {
+		return false
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
 }
 
 // uploadConstraints reuses the HTTP API's wire parsers, but reports their
@@ -238,6 +342,17 @@ func (c *UploadClaims) CheckRequest(p Params) (Params, error) {
 			return Params{}, mismatch("fileName", p.Name, s.Name, s.Name != "")
 		}
 	}
+	if p.Description != "" {
+		if s.Description == "" || p.Description != s.Description {
+			return Params{}, mismatch("description", p.Description, s.Description, s.Description != "")
+		}
+	}
+	for k, v := range p.Fields {
+		signed, ok := s.Fields[k]
+		if !ok || !sameField(v, signed) {
+			return Params{}, mismatch(k, v, signed, ok)
+		}
+	}
 	if p.Metadata != nil {
 		if s.Metadata == nil || !maps.Equal(p.Metadata, s.Metadata) {
 			return Params{}, mismatch("metadata", p.Metadata, s.Metadata, s.Metadata != nil)
@@ -254,6 +369,7 @@ func (c *UploadClaims) CheckRequest(p Params) (Params, error) {
 		}
 	}
 	out.Metadata = maps.Clone(s.Metadata)
+	out.Fields = maps.Clone(s.Fields)
 	return out, nil
 }
 

@@ -2,6 +2,8 @@ package token
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -115,7 +117,6 @@ func TestVerifyUploadJWTRejects(t *testing.T) {
 		{"a crit header is refused", rawJWT(`{"alg":"HS256","kid":"`+testKid+`","crit":["x"],"x":1}`, payload(nil), hs256(secret)), t0, ErrMalformed},
 		{"a missing iat is refused", rawJWT(hdr, payload(func(m map[string]any) { delete(m, "iat") }), hs256(secret)), t0, ErrMalformed},
 		{"a missing exp is refused", rawJWT(hdr, payload(func(m map[string]any) { delete(m, "exp") }), hs256(secret)), t0, ErrMalformed},
-		{"a missing jti is refused", rawJWT(hdr, payload(func(m map[string]any) { delete(m, "jti") }), hs256(secret)), t0, ErrMalformed},
 		{"an empty jti is refused", rawJWT(hdr, payload(func(m map[string]any) { m["jti"] = "" }), hs256(secret)), t0, ErrMalformed},
 		{"a string iat is refused", rawJWT(hdr, payload(func(m map[string]any) { m["iat"] = fmt.Sprint(t0.Unix()) }), hs256(secret)), t0, ErrMalformed},
 		{"a fractional exp is refused", rawJWT(hdr, payload(func(m map[string]any) { m["exp"] = float64(t0.Unix()) + 0.5 }), hs256(secret)), t0, ErrMalformed},
@@ -217,5 +218,50 @@ func TestUploadClaimsGrantNarrowsTheOwningKey(t *testing.T) {
 	g, err = c.Grant(small)
 	if err != nil || g.MaxFileBytes != MB {
 		t.Fatalf("key's smaller size limit must win: %+v %v", g.Constraints, err)
+	}
+}
+
+// TestAnUploadJWTWithoutAJTIIsSingleUseByItsHash: ImageKit's client upload
+// signs no jti; such a JWT's single-use id is the hash of the JWT itself,
+// and ImageKit's stringified parameters are read and compared as strings.
+func TestAnUploadJWTWithoutAJTIIsSingleUseByItsHash(t *testing.T) {
+	tok := mustSignUpload(t, uploadPayload(func(m map[string]any) {
+		delete(m, "jti")
+		m["fileName"] = "dress.jpg"
+		m["useUniqueFileName"] = "false"
+		m["tags"] = "summer,dress"
+		m["customMetadata"] = `{"brand":"acme","size":38}`
+	}))
+	c, err := VerifyUploadJWT(tok, lookup, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(tok))
+	if c.JTI != "sha256:"+hex.EncodeToString(sum[:]) {
+		t.Fatalf("jti of a JWT without one = %q, want the JWT's own hash", c.JTI)
+	}
+	tests := []struct {
+		name string
+		req  Params
+		ok   bool
+	}{
+		{"the same stringified values", Params{Name: "dress.jpg", Fields: map[string]string{"useUniqueFileName": "false", "tags": "summer,dress"}}, true},
+		{"the same JSON object, spaced differently", Params{Fields: map[string]string{"customMetadata": `{"size": 38, "brand": "acme"}`}}, true},
+		{"another value", Params{Fields: map[string]string{"useUniqueFileName": "true"}}, false},
+		{"a parameter the payload lacks", Params{Fields: map[string]string{"folder": "/images/"}}, false},
+		{"another file name", Params{Name: "other.jpg"}, false},
+	}
+	for _, tt := range tests {
+		out, err := c.CheckRequest(tt.req)
+		if tt.ok != (err == nil) {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if !tt.ok && !errors.Is(err, ErrParamMismatch) {
+			t.Errorf("%s: %v, want ErrParamMismatch", tt.name, err)
+		}
+		if tt.ok && (out.Name != "dress.jpg" || out.Fields["tags"] != "summer,dress") {
+			t.Errorf("%s: signed parameters not applied: %+v", tt.name, out)
+		}
 	}
 }
