@@ -1,0 +1,127 @@
+package store
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestTheCountTreeAgreesWithAWalkWhateverTheSpacing inserts and deletes
+// entries spaced from a nanosecond to hours apart and checks every count
+// against a brute-force count.
+func TestTheCountTreeAgreesWithAWalkWhateverTheSpacing(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		spacing int64
+	}{
+		{"one nanosecond apart", 1},
+		{"a microsecond apart", 1000},
+		{"a second apart", 1e9},
+		{"random, up to an hour apart", -3600e9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), 0o600, &bolt.Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			ix := timeIndex{bucket: []byte("idx"), tag: 'x'}
+			group := lp(nil, "g")
+			rng := rand.New(rand.NewPCG(1, 2))
+			var live []int64
+			at := int64(1_700_000_000e9)
+			step := func() int64 {
+				if tc.spacing < 0 {
+					return 1 + rng.Int64N(-tc.spacing)
+				}
+				return tc.spacing
+			}
+			check := func(tx *bolt.Tx) {
+				t.Helper()
+				for range 20 {
+					var probe int64
+					if len(live) > 0 && rng.IntN(2) == 0 {
+						probe = live[rng.IntN(len(live))] + rng.Int64N(3) - 1
+					} else {
+						probe = at - rng.Int64N(at-1_700_000_000e9+2)
+					}
+					want := int64(0)
+					for _, c := range live {
+						if c < probe {
+							want++
+						}
+					}
+					if got := ix.below(tx, group, probe); got != want {
+						t.Fatalf("below(%d) = %d, want %d (%d live)", probe, got, want, len(live))
+					}
+				}
+				if got := ix.below(tx, group, 1<<63-1); got != int64(len(live)) {
+					t.Fatalf("total %d, want %d", got, len(live))
+				}
+			}
+			for round := range 30 {
+				err := db.Update(func(tx *bolt.Tx) error {
+					tx.CreateBucketIfNotExists(ix.bucket)
+					tx.CreateBucketIfNotExists(bucketPinCounts)
+					for range rng.IntN(400) {
+						at += step()
+						live = append(live, at)
+						if err := ix.put(tx, group, at, "id", nil); err != nil {
+							return err
+						}
+					}
+					// Delete a random share, sometimes most of them, so nodes
+					// shrink back below the leaf size.
+					share := rng.IntN(3)
+					for i := 0; i < len(live); {
+						if rng.IntN(4) < share {
+							if err := ix.del(tx, group, live[i], "id"); err != nil {
+								return err
+							}
+							live = slices.Delete(live, i, i+1)
+							continue
+						}
+						i++
+					}
+					check(tx)
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			// Deleting everything leaves no counter behind.
+			err = db.Update(func(tx *bolt.Tx) error {
+				if keyCount(tx.Bucket(bucketPinCounts)) == 0 {
+					t.Error("no counters: the tree was never built")
+				}
+				for _, c := range live {
+					if err := ix.del(tx, group, c, "id"); err != nil {
+						return err
+					}
+				}
+				live = nil
+				check(tx)
+				if n := keyCount(tx.Bucket(bucketPinCounts)); n != 0 {
+					t.Errorf("%d counters left after deleting every entry", n)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func keyCount(b *bolt.Bucket) int {
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
+}
