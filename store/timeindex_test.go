@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -62,6 +63,20 @@ func TestTheCountTreeAgreesWithAWalkWhateverTheSpacing(t *testing.T) {
 					t.Fatalf("total %d, want %d", got, len(live))
 				}
 			}
+			// every probes at and after every entry, so every node of the
+			// tree, whatever its size, is met.
+			every := func(tx *bolt.Tx) {
+				t.Helper()
+				sorted := slices.Sorted(slices.Values(live))
+				for i, c := range sorted {
+					for _, probe := range []int64{c, c + 1} {
+						want, _ := slices.BinarySearch(sorted, probe)
+						if got := ix.below(tx, group, probe); got != int64(want) {
+							t.Fatalf("below(%d) = %d, want %d (entry %d of %d)", probe, got, want, i, len(live))
+						}
+					}
+				}
+			}
 			for round := range 30 {
 				err := db.Update(func(tx *bolt.Tx) error {
 					tx.CreateBucketIfNotExists(ix.bucket)
@@ -87,6 +102,9 @@ func TestTheCountTreeAgreesWithAWalkWhateverTheSpacing(t *testing.T) {
 						i++
 					}
 					check(tx)
+					if round%5 == 4 {
+						every(tx)
+					}
 					return nil
 				})
 				if err != nil {
@@ -124,4 +142,64 @@ func keyCount(b *bolt.Bucket) int {
 		n++
 	}
 	return n
+}
+
+// TestACountTreeNodeAtTheLeafSizeIsWalked puts exactly countLeafMax-1 to
+// countLeafMax+2 entries in one node (under a root that has children),
+// by inserts and by deletes, and checks the count at every entry.
+func TestACountTreeNodeAtTheLeafSizeIsWalked(t *testing.T) {
+	for _, n := range []int{countLeafMax - 1, countLeafMax, countLeafMax + 1, countLeafMax + 2} {
+		for _, byDelete := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d entries, by delete %v", n, byDelete), func(t *testing.T) {
+				db, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), 0o600, &bolt.Options{NoSync: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				ix := timeIndex{bucket: []byte("idx"), tag: 'x'}
+				group := lp(nil, "g")
+				base := int64(1) << 60 // a level-6 node (65536 ns) starts here
+				var live []int64
+				err = db.Update(func(tx *bolt.Tx) error {
+					tx.CreateBucket(ix.bucket)
+					tx.CreateBucket(bucketPinCounts)
+					put := func(c int64) {
+						live = append(live, c)
+						if err := ix.put(tx, group, c, "id", nil); err != nil {
+							t.Fatal(err)
+						}
+					}
+					extra := 0
+					if byDelete {
+						extra = 3
+					}
+					for i := range n + extra {
+						put(base + int64(i)*1000)
+					}
+					for i := range 2 * countLeafMax { // the next node keeps the root large
+						put(base + 1<<16 + int64(i))
+					}
+					for range extra {
+						if err := ix.del(tx, group, live[0], "id"); err != nil {
+							t.Fatal(err)
+						}
+						live = live[1:]
+					}
+					sorted := slices.Sorted(slices.Values(live))
+					for _, c := range sorted {
+						for _, probe := range []int64{c, c + 1} {
+							want, _ := slices.BinarySearch(sorted, probe)
+							if got := ix.below(tx, group, probe); got != int64(want) {
+								t.Fatalf("below(%d) = %d, want %d", probe, got, want)
+							}
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
 }
