@@ -81,11 +81,11 @@ func (s *Store) ListPins(accountID string, f PinFilter) ([]Pin, int, error) {
 // pinQuery is a PinFilter normalised for planning.
 type pinQuery struct {
 	acct     string
-	sts      []byte // status codes; every status when none was asked for
-	dims     []dim  // exact predicates, each served by an index
+	sts      []byte                 // status codes; every status when none was asked for
+	dims     []dim                  // exact predicates, each served by an index
 	nameFn   func(name []byte) bool // a name predicate no index answers
-	metaNone []string // metadata keys whose value must be "" or absent
-	lo, hi   int64    // created in [lo, hi)
+	metaNone []string               // metadata keys whose value must be "" or absent
+	lo, hi   int64                  // created in [lo, hi)
 	asc      bool
 	offset   int
 	limit    int

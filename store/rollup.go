@@ -207,9 +207,9 @@ type rollupBatch struct {
 	// as well as attributing them; the migration, whose reads stay raw
 	// events, does not.
 	keepReads bool
-	days     map[dayRef]*RollupStats
-	reads    map[readRef]*gwRead
-	prefixes map[[2]string]bool
+	days      map[dayRef]*RollupStats
+	reads     map[readRef]*gwRead
+	prefixes  map[[2]string]bool
 }
 
 type dayRef struct {

@@ -58,7 +58,6 @@ func counterKey(tag byte, group []byte, level int, prefix []byte) []byte {
 	return append(k, prefix...)
 }
 
-
 // put adds an entry and counts it.
 func (ix timeIndex) put(tx *bolt.Tx, group []byte, created int64, id string, value []byte) error {
 	b := tx.Bucket(ix.bucket)

@@ -11,26 +11,26 @@ import (
 // Token is a signed upload token (sup_…). Like an API key, only the keyed
 // hash of its secret is stored.
 type Token struct {
-	ID               string            `json:"tokenId"`
-	AccountID        string            `json:"accountId"`
-	KeyID            string            `json:"keyId"` // issuing API key
-	Name             string            `json:"tokenName"`
-	Prefix           string            `json:"tokenPrefix"`
-	Hash             []byte            `json:"hash"`
-	Scopes           []string          `json:"scopes"`
-	Created          time.Time         `json:"createdAt"`
-	ExpiresAt        time.Time         `json:"expiresAt,omitzero"`
-	RevokedAt        time.Time         `json:"revokedAt,omitzero"`
-	MaxUploads       int64             `json:"maxUploads,omitempty"`
-	MaxFileBytes     int64             `json:"maxFileBytes,omitempty"`
-	MaxTotalBytes    int64             `json:"maxTotalBytes,omitempty"`
-	AllowedMimeTypes []string          `json:"allowedMimeTypes,omitempty"`
-	IPAllow          []string          `json:"ipWhitelist,omitempty"`
-	AllowedOrigins   []string          `json:"allowedOrigins,omitempty"`
+	ID               string    `json:"tokenId"`
+	AccountID        string    `json:"accountId"`
+	KeyID            string    `json:"keyId"` // issuing API key
+	Name             string    `json:"tokenName"`
+	Prefix           string    `json:"tokenPrefix"`
+	Hash             []byte    `json:"hash"`
+	Scopes           []string  `json:"scopes"`
+	Created          time.Time `json:"createdAt"`
+	ExpiresAt        time.Time `json:"expiresAt,omitzero"`
+	RevokedAt        time.Time `json:"revokedAt,omitzero"`
+	MaxUploads       int64     `json:"maxUploads,omitempty"`
+	MaxFileBytes     int64     `json:"maxFileBytes,omitempty"`
+	MaxTotalBytes    int64     `json:"maxTotalBytes,omitempty"`
+	AllowedMimeTypes []string  `json:"allowedMimeTypes,omitempty"`
+	IPAllow          []string  `json:"ipWhitelist,omitempty"`
+	AllowedOrigins   []string  `json:"allowedOrigins,omitempty"`
 	// ParentJTI is the access JWT that minted the token, if any.
-	ParentJTI string `json:"parentJti,omitempty"`
-	BoundName        string            `json:"boundName,omitempty"`
-	BoundMetadata    map[string]string `json:"boundMetadata,omitempty"`
+	ParentJTI     string            `json:"parentJti,omitempty"`
+	BoundName     string            `json:"boundName,omitempty"`
+	BoundMetadata map[string]string `json:"boundMetadata,omitempty"`
 
 	UseCount      int64            `json:"useCount"`
 	BytesUploaded int64            `json:"bytesUploaded"`
