@@ -113,7 +113,7 @@ func TestDamagedPagesInsideTheFileAreErrorsNotPanics(t *testing.T) {
 				f.WriteAt(page, int64(id)*int64(m.pageSize))
 			}
 			f.Close()
-			s, err := Open(path, Options{Timeout: 100 * time.Millisecond, PruneInterval: -1})
+			s, err := Open(path, Options{Timeout: 100 * time.Millisecond, PruneInterval: -1, Logger: discardLogger()})
 			if err != nil {
 				if !errors.Is(err, ErrCorrupt) {
 					t.Fatalf("open: %v, want ErrCorrupt", err)

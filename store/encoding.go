@@ -37,6 +37,8 @@ func u64(v uint64) []byte {
 	return b[:]
 }
 
+func uint64FromBytes(v []byte) uint64 { return binary.BigEndian.Uint64(v) }
+
 func getU64(b *bolt.Bucket, key []byte) uint64 {
 	if v := b.Get(key); len(v) == 8 {
 		return binary.BigEndian.Uint64(v)

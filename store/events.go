@@ -132,13 +132,13 @@ func (s *Store) writeEvents(batch []Event) error {
 		return nil
 	}
 	keepFrom := s.now().Add(-s.opts.EventRetention)
-	return s.update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *wtx) error {
 		r := newRollupBatch(s.isUpload)
 		eb := tx.Bucket(bucketEvents)
 		for _, e := range batch {
 			switch {
 			case e.kind == eventTokenFailure:
-				if err := countFailure(tx, e); err != nil {
+				if err := countFailure(tx.Tx, e); err != nil {
 					return err
 				}
 				continue

@@ -218,8 +218,11 @@ func containsFold(n, lower []byte) bool {
 
 // run plans and answers the query: the page's ids and the total.
 func (q *pinQuery) run(tx *bolt.Tx) ([]string, int, error) {
-	ix, groups, rest, size := q.plan(tx)
-	if len(rest) == 0 && q.nameFn == nil && len(q.metaNone) == 0 && (ix.tag != idxAcct.tag || len(q.sts) == len(allStatuses)) {
+	ix, groups, rest, size, err := q.plan(tx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(rest) == 0 && q.nameFn == nil && len(q.metaNone) == 0 {
 		// The driving index covers the filter: its counted range is the total.
 		ids := mergeScan(tx, ix, groups, q.lo, q.hi, q.asc, func(entry) bool { return true }, q.offset, q.limit)
 		return ids, int(size), nil
@@ -227,7 +230,6 @@ func (q *pinQuery) run(tx *bolt.Tx) ([]string, int, error) {
 	keep := q.residual(tx, ix, rest)
 	var ids []string
 	total, offset := 0, q.offset
-	var err error
 	walk(tx, ix, groups, q.lo, q.hi, q.asc, func(e entry) bool {
 		ok, kerr := keep(e)
 		if kerr != nil {
@@ -249,41 +251,45 @@ func (q *pinQuery) run(tx *bolt.Tx) ([]string, int, error) {
 }
 
 // plan picks the index to walk: the exact predicate whose range is
-// smallest, else the status index, else the account index. It returns the
-// predicates left to check per entry and the walked range's size.
-func (q *pinQuery) plan(tx *bolt.Tx) (timeIndex, []scanGroup, []dim, int64) {
+// smallest, else the status index (the account's pins of those statuses).
+// It returns the predicates left to check per entry and the walked range's
+// size.
+func (q *pinQuery) plan(tx *bolt.Tx) (timeIndex, []scanGroup, []dim, int64, error) {
 	if len(q.dims) == 0 {
-		if q.nameFn != nil || len(q.sts) == len(allStatuses) {
-			g := []scanGroup{{group: acctGroup(q.acct)}}
-			return idxAcct, g, nil, q.size(tx, idxAcct, g)
-		}
 		g := make([]scanGroup, len(q.sts))
 		for i, st := range q.sts {
 			g[i] = scanGroup{group: statusGroup(q.acct, st), st: st}
 		}
-		return idxStatus, g, nil, q.size(tx, idxStatus, g)
+		size, err := q.size(tx, idxStatus, g)
+		return idxStatus, g, nil, size, err
 	}
 	best, bestSize := 0, int64(-1)
-	sizes := make([]int64, len(q.dims))
 	for i, d := range q.dims {
-		sizes[i] = q.size(tx, d.ix, d.groups(q.sts))
-		if bestSize < 0 || sizes[i] < bestSize {
-			best, bestSize = i, sizes[i]
+		size, err := q.size(tx, d.ix, d.groups(q.sts))
+		if err != nil {
+			return timeIndex{}, nil, nil, 0, err
+		}
+		if bestSize < 0 || size < bestSize {
+			best, bestSize = i, size
 		}
 	}
 	rest := slices.Concat(q.dims[:best], q.dims[best+1:])
 	// Check the most selective of the others first.
 	sort.SliceStable(rest, func(i, j int) bool { return len(rest[i].values) < len(rest[j].values) })
 	d := q.dims[best]
-	return d.ix, d.groups(q.sts), rest, bestSize
+	return d.ix, d.groups(q.sts), rest, bestSize, nil
 }
 
-func (q *pinQuery) size(tx *bolt.Tx, ix timeIndex, groups []scanGroup) int64 {
+func (q *pinQuery) size(tx *bolt.Tx, ix timeIndex, groups []scanGroup) (int64, error) {
 	var n int64
 	for _, g := range groups {
-		n += ix.rangeCount(tx, g.group, q.lo, q.hi)
+		c, err := ix.rangeCount(tx, g.group, q.lo, q.hi)
+		if err != nil {
+			return 0, err
+		}
+		n += c
 	}
-	return n
+	return n, nil
 }
 
 // residual returns the check of the predicates the walked index does not
@@ -297,12 +303,9 @@ func (q *pinQuery) residual(tx *bolt.Tx, walked timeIndex, rest []dim) func(entr
 	for i, d := range rest {
 		looks[i] = lookup{d, tx.Bucket(d.ix.bucket).Cursor()}
 	}
-	acct := tx.Bucket(bucketPinsByAcct)
+	byStatus := tx.Bucket(bucketPinsByStat)
 	pins := tx.Bucket(bucketPins)
 	return func(e entry) (bool, error) {
-		if walked.tag == idxAcct.tag && !slices.Contains(q.sts, e.st) {
-			return false, nil
-		}
 		for _, l := range looks {
 			found := false
 			for _, v := range l.d.values {
@@ -317,14 +320,11 @@ func (q *pinQuery) residual(tx *bolt.Tx, walked timeIndex, rest []dim) func(entr
 			}
 		}
 		if q.nameFn != nil {
-			v := e.value
-			if walked.tag != idxAcct.tag {
-				v = acct.Get(entryKey(acctGroup(q.acct), e.created, e.id))
+			name := e.value
+			if walked.tag != idxStatus.tag {
+				name = byStatus.Get(entryKey(statusGroup(q.acct, e.st), e.created, e.id))
 			}
-			if len(v) == 0 {
-				return false, fmt.Errorf("%w: pin %s is missing from the account index", ErrCorrupt, e.id)
-			}
-			if !q.nameFn(v[1:]) {
+			if !q.nameFn(name) {
 				return false, nil
 			}
 		}

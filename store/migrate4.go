@@ -25,8 +25,13 @@ import (
 // they were scoped by issuer keep their bare keys (ConsumeJTI checks
 // both) and are indexed for pruning like the others.
 func migrate4(s *Store, version uint64) error {
+	populated := false // a new database has nothing to say
 	err := s.update(func(tx *bolt.Tx) error {
-		for _, b := range schema4Buckets {
+		if b := tx.Bucket(bucketAccounts); b != nil {
+			k, _ := b.Cursor().First()
+			populated = k != nil
+		}
+		for _, b := range append([][]byte{bucketPinsByAcct}, schema4Buckets...) {
 			if err := tx.DeleteBucket(b); err != nil && tx.Bucket(b) != nil {
 				return fmt.Errorf("drop %s: %w", b, err)
 			}
@@ -40,7 +45,7 @@ func migrate4(s *Store, version uint64) error {
 	}
 	steps := []struct {
 		bucket []byte
-		each   func(tx *bolt.Tx, k, v []byte) error
+		each   func(tx *wtx, k, v []byte) error
 	}{
 		{bucketAccounts, migrateAccount},
 		{bucketKeys, migrateKey},
@@ -51,6 +56,9 @@ func migrate4(s *Store, version uint64) error {
 		{bucketPins, s.migratePin},
 	}
 	for _, st := range steps {
+		if populated {
+			s.log.Info("store: migrating to schema 4", "rebuilding from", string(st.bucket))
+		}
 		if err := s.eachChunk(st.bucket, st.each, nil); err != nil {
 			return fmt.Errorf("rebuild from %s: %w", st.bucket, err)
 		}
@@ -61,16 +69,18 @@ func migrate4(s *Store, version uint64) error {
 	return s.update(func(tx *bolt.Tx) error { return setVersion(tx, version) })
 }
 
-// migrateChunk is how many records one migration transaction reads.
-const migrateChunk = 5000
+// migrateChunk is how many records one migration transaction reads: as
+// importChunk, and for the same reason. A million pins take about as long
+// as ImportPins of them (some 200 µs each: minutes, once).
+const migrateChunk = 1000
 
 // eachChunk calls each with every record of bucket, migrateChunk per
 // transaction; done, if set, runs at the end of each transaction.
-func (s *Store) eachChunk(bucket []byte, each func(tx *bolt.Tx, k, v []byte) error, done func(tx *bolt.Tx) error) error {
+func (s *Store) eachChunk(bucket []byte, each func(tx *wtx, k, v []byte) error, done func(tx *wtx) error) error {
 	var after []byte
 	for {
 		n := 0
-		err := s.update(func(tx *bolt.Tx) error {
+		err := s.write(func(tx *wtx) error {
 			c := tx.Bucket(bucket).Cursor()
 			k, v := c.First()
 			if after != nil {
@@ -103,7 +113,8 @@ func decodeRecord(k, v []byte, rec any) error {
 	return nil
 }
 
-func migrateAccount(tx *bolt.Tx, k, v []byte) error {
+func migrateAccount(w *wtx, k, v []byte) error {
+	tx := w.Tx
 	var a Account
 	if err := decodeRecord(k, v, &a); err != nil {
 		return err
@@ -114,7 +125,8 @@ func migrateAccount(tx *bolt.Tx, k, v []byte) error {
 	return tx.Bucket(bucketAcctsByTime).Put(timeIDKey(a.Created, []byte(a.ID)), nil)
 }
 
-func migrateKey(tx *bolt.Tx, k, v []byte) error {
+func migrateKey(w *wtx, k, v []byte) error {
+	tx := w.Tx
 	var key APIKey
 	if err := decodeRecord(k, v, &key); err != nil {
 		return err
@@ -122,7 +134,8 @@ func migrateKey(tx *bolt.Tx, k, v []byte) error {
 	return putRecordIndex(tx, bucketKeysByAcct, key.AccountID, key.Created, key.ID)
 }
 
-func migrateToken(tx *bolt.Tx, k, v []byte) error {
+func migrateToken(w *wtx, k, v []byte) error {
+	tx := w.Tx
 	var t Token
 	if err := decodeRecord(k, v, &t); err != nil {
 		return err
@@ -135,7 +148,8 @@ func migrateToken(tx *bolt.Tx, k, v []byte) error {
 	return putRecordIndex(tx, bucketToksByAcct, t.AccountID, t.Created, t.ID)
 }
 
-func migrateSigningKey(tx *bolt.Tx, k, v []byte) error {
+func migrateSigningKey(w *wtx, k, v []byte) error {
+	tx := w.Tx
 	var sk SigningKey
 	if err := decodeRecord(k, v, &sk); err != nil {
 		return err
@@ -143,7 +157,8 @@ func migrateSigningKey(tx *bolt.Tx, k, v []byte) error {
 	return putRecordIndex(tx, bucketSigKeysByAc, sk.AccountID, sk.Created, sk.ID)
 }
 
-func migrateAccessJWT(tx *bolt.Tx, k, v []byte) error {
+func migrateAccessJWT(w *wtx, k, v []byte) error {
+	tx := w.Tx
 	var j AccessJWT
 	if err := decodeRecord(k, v, &j); err != nil {
 		return err
@@ -151,14 +166,15 @@ func migrateAccessJWT(tx *bolt.Tx, k, v []byte) error {
 	return putRecordIndex(tx, bucketJWTsByAcct, j.AccountID, j.Created, j.JTI)
 }
 
-func migrateJTI(tx *bolt.Tx, k, v []byte) error {
+func migrateJTI(w *wtx, k, v []byte) error {
+	tx := w.Tx
 	if len(v) != 8 {
 		return fmt.Errorf("%w: jti %q has a damaged expiry %x", ErrCorrupt, k, v)
 	}
 	return tx.Bucket(bucketJTIExpiry).Put(append(bytes.Clone(v), k...), nil)
 }
 
-func (s *Store) migratePin(tx *bolt.Tx, k, v []byte) error {
+func (s *Store) migratePin(tx *wtx, k, v []byte) error {
 	var p Pin
 	if err := decodeRecord(k, v, &p); err != nil {
 		return err
@@ -178,7 +194,7 @@ func (s *Store) migrateEvents() error {
 	var r *rollupBatch
 	start := func() { r = newRollupBatch(s.isUpload); r.keepReads = false }
 	start()
-	each := func(tx *bolt.Tx, k, v []byte) error {
+	each := func(tx *wtx, k, v []byte) error {
 		var e Event
 		if err := decodeRecord(k, v, &e); err != nil {
 			return err
@@ -191,7 +207,7 @@ func (s *Store) migrateEvents() error {
 		}
 		return nil
 	}
-	done := func(tx *bolt.Tx) error {
+	done := func(tx *wtx) error {
 		err := r.write(tx)
 		start()
 		return err

@@ -109,34 +109,30 @@ func ownedElsewhere(tx *bolt.Tx, cid, accountID string) bool {
 
 // own counts p, a pinned pin, as a holder of its CID; day is where its
 // storage growth goes.
-func own(tx *bolt.Tx, p *Pin, day uint32) error {
+func own(w *wtx, p *Pin, day uint32) error {
+	tx := w.Tx
 	o, _, err := readOwner(tx, p.CID, p.AccountID)
 	if err != nil {
 		return err
 	}
 	if o.pins == 0 {
 		o.size = p.Size
-		if err := storageChange(tx, p.AccountID, "", day, o.size); err != nil {
-			return err
-		}
+		storageChange(w, p.AccountID, "", day, o.size)
 		if !ownedElsewhere(tx, p.CID, p.AccountID) {
-			if err := addStored(tx, "", o.size); err != nil {
-				return err
-			}
+			addStored(w, "", o.size)
 		}
 	}
 	o.pins++
 	if p.Prefix != "" {
 		first := o.addPrefix(p.Prefix, 1) == 1
-		if err := prefixChange(tx, p.AccountID, p.Prefix, day, 1, first, o.size); err != nil {
-			return err
-		}
+		prefixChange(w, p.AccountID, p.Prefix, day, 1, first, o.size)
 	}
 	return tx.Bucket(bucketOwners).Put(ownerKey(p.CID, p.AccountID), o.encode())
 }
 
 // disown is own undone.
-func disown(tx *bolt.Tx, p *Pin, day uint32) error {
+func disown(w *wtx, p *Pin, day uint32) error {
+	tx := w.Tx
 	o, ok, err := readOwner(tx, p.CID, p.AccountID)
 	if err != nil {
 		return err
@@ -146,9 +142,7 @@ func disown(tx *bolt.Tx, p *Pin, day uint32) error {
 	}
 	if p.Prefix != "" {
 		last := o.addPrefix(p.Prefix, -1) <= 0
-		if err := prefixChange(tx, p.AccountID, p.Prefix, day, -1, last, -o.size); err != nil {
-			return err
-		}
+		prefixChange(w, p.AccountID, p.Prefix, day, -1, last, -o.size)
 	}
 	o.pins--
 	key := ownerKey(p.CID, p.AccountID)
@@ -158,45 +152,35 @@ func disown(tx *bolt.Tx, p *Pin, day uint32) error {
 	if err := tx.Bucket(bucketOwners).Delete(key); err != nil {
 		return err
 	}
-	if err := storageChange(tx, p.AccountID, "", day, -o.size); err != nil {
-		return err
-	}
+	storageChange(w, p.AccountID, "", day, -o.size)
 	if !ownedElsewhere(tx, p.CID, p.AccountID) {
-		return addStored(tx, "", -o.size)
+		addStored(w, "", -o.size)
 	}
 	return nil
 }
 
 // storageChange adds n stored bytes to an account's (or an account's
 // prefix's) usage and to that day's growth.
-func storageChange(tx *bolt.Tx, accountID, prefix string, day uint32, n int64) error {
+func storageChange(w *wtx, accountID, prefix string, day uint32, n int64) {
 	if prefix == "" {
-		if err := addStored(tx, accountID, n); err != nil {
-			return err
-		}
+		addStored(w, accountID, n)
 	}
-	b := tx.Bucket(bucketStorageDays)
+	c := w.cache(bucketStorageDays)
 	key := dayKey(lp(lp(nil, accountID), prefix), day)
-	total := int64(getU64(b, key)) + n
-	if total == 0 {
-		return b.Delete(key)
-	}
-	return b.Put(key, u64(uint64(total)))
+	c.setU64(key, uint64(int64(c.getU64(key))+n))
 }
 
 // prefixChange counts one pinned pin more or less for a credential prefix
 // and, when it is the first or last pin of its CID under that prefix, the
 // CID's bytes.
-func prefixChange(tx *bolt.Tx, accountID, prefix string, day uint32, pins int64, edge bool, bytes int64) error {
-	pu := readPrefixUsage(tx, accountID, prefix)
+func prefixChange(w *wtx, accountID, prefix string, day uint32, pins int64, edge bool, bytes int64) {
+	pu := decodePrefixUsage(w.cache(bucketPrefixes).get(prefixKey(accountID, prefix)))
 	pu.pinned += pins
 	if edge {
 		pu.stored += bytes
-		if err := storageChange(tx, accountID, prefix, day, bytes); err != nil {
-			return err
-		}
+		storageChange(w, accountID, prefix, day, bytes)
 	}
-	return putPrefixUsage(tx, accountID, prefix, pu)
+	putPrefixUsage(w, accountID, prefix, pu)
 }
 
 // prefixUsage is what the pins made by one credential prefix hold; its key
@@ -206,17 +190,20 @@ type prefixUsage struct{ pinned, stored int64 }
 func prefixKey(accountID, prefix string) []byte { return append(lp(nil, accountID), prefix...) }
 
 func readPrefixUsage(tx *bolt.Tx, accountID, prefix string) prefixUsage {
-	v := tx.Bucket(bucketPrefixes).Get(prefixKey(accountID, prefix))
+	return decodePrefixUsage(tx.Bucket(bucketPrefixes).Get(prefixKey(accountID, prefix)))
+}
+
+func decodePrefixUsage(v []byte) prefixUsage {
 	if len(v) != 16 {
 		return prefixUsage{}
 	}
 	return prefixUsage{int64(binary.BigEndian.Uint64(v)), int64(binary.BigEndian.Uint64(v[8:]))}
 }
 
-func putPrefixUsage(tx *bolt.Tx, accountID, prefix string, pu prefixUsage) error {
+func putPrefixUsage(w *wtx, accountID, prefix string, pu prefixUsage) {
 	v := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(pu.pinned))
 	v = binary.BigEndian.AppendUint64(v, uint64(pu.stored))
-	return tx.Bucket(bucketPrefixes).Put(prefixKey(accountID, prefix), v)
+	w.cache(bucketPrefixes).put(prefixKey(accountID, prefix), v)
 }
 
 // cidOwners calls fn with every account pinning cid and its owner record.

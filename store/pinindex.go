@@ -7,21 +7,20 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The pin indexes. Every one but the account's carries the status in its
-// group, so a status filter never costs a lookup, and each has its count
-// tree (timeindex.go), so a filter on one of them plus status and time
-// bounds is counted exactly without a walk.
+// The pin indexes. Every one carries the status in its group, so a status
+// filter never costs a lookup, and each has its count tree (timeindex.go),
+// so a filter on one of them plus status and time bounds is counted
+// exactly without a walk. The status index is also the account's index
+// (all statuses are its four groups merged) and holds the pin's name, so a
+// partial name is matched without reading a record.
 var (
-	idxAcct   = timeIndex{bucket: bucketPinsByAcct, tag: 'a'} // value: status name
-	idxStatus = timeIndex{bucket: bucketPinsByStat, tag: 's'}
+	idxStatus = timeIndex{bucket: bucketPinsByStat, tag: 's'} // value: the name
 	idxCID    = timeIndex{bucket: bucketPinsByCID, tag: 'c'}
 	idxName   = timeIndex{bucket: bucketPinsByName, tag: 'n'}
 	idxMeta   = timeIndex{bucket: bucketPinsByMeta, tag: 'm'}
 	idxMime   = timeIndex{bucket: bucketPinsByMime, tag: 't'}
 	idxCred   = timeIndex{bucket: bucketPinsByCred, tag: 'k'}
 )
-
-func acctGroup(accountID string) []byte { return lp(nil, accountID) }
 
 func statusGroup(accountID string, st byte) []byte { return append(lp(nil, accountID), st) }
 
@@ -35,10 +34,6 @@ func metaGroup(accountID, key, value string, st byte) []byte {
 	return append(lp(lp(lp(nil, accountID), key), value), st)
 }
 
-// acctValue is the account index's value: the status and the name, so a
-// listing filtered by a partial name walks one index and reads no record.
-func acctValue(st byte, name string) []byte { return append([]byte{st}, name...) }
-
 type indexEntry struct {
 	ix    timeIndex
 	group []byte
@@ -50,8 +45,7 @@ func pinEntries(p *Pin) []indexEntry {
 	st := statusCodes[p.Status]
 	a := p.AccountID
 	e := []indexEntry{
-		{ix: idxAcct, group: acctGroup(a), value: acctValue(st, p.Name)},
-		{ix: idxStatus, group: statusGroup(a, st)},
+		{ix: idxStatus, group: statusGroup(a, st), value: []byte(p.Name)},
 		{ix: idxCID, group: fieldGroup(a, p.CID, st)},
 	}
 	if p.Name != "" {
@@ -71,7 +65,7 @@ func pinEntries(p *Pin) []indexEntry {
 
 // applyPin moves every index and counter from pin old to pin new: old nil
 // is an insert, new nil a delete. The pin record itself is the caller's.
-func (s *Store) applyPin(tx *bolt.Tx, old, new *Pin) error {
+func (s *Store) applyPin(tx *wtx, old, new *Pin) error {
 	if err := applyIndexes(tx, old, new); err != nil {
 		return err
 	}
@@ -84,21 +78,19 @@ func (s *Store) applyPin(tx *bolt.Tx, old, new *Pin) error {
 	}
 	switch {
 	case old == nil:
-		if err := addRef(tx, new.CID, 1); err != nil {
+		if err := addRef(tx.Tx, new.CID, 1); err != nil {
 			return err
 		}
 	case new == nil:
-		if err := addRef(tx, old.CID, -1); err != nil {
+		if err := addRef(tx.Tx, old.CID, -1); err != nil {
 			return err
 		}
 	}
-	if err := u.write(tx, pinAccount(old, new)); err != nil {
-		return err
-	}
+	u.write(tx, pinAccount(old, new))
 	if err := s.applyOwnership(tx, old, new); err != nil {
 		return err
 	}
-	return applyQueue(tx, old, new)
+	return applyQueue(tx.Tx, old, new)
 }
 
 func pinAccount(old, new *Pin) string {
@@ -110,7 +102,23 @@ func pinAccount(old, new *Pin) string {
 
 // applyIndexes deletes the entries of old that new does not have and puts
 // those of new that old did not have (or had with another value).
-func applyIndexes(tx *bolt.Tx, old, new *Pin) error {
+func applyIndexes(tx *wtx, old, new *Pin) error {
+	switch { // the common cases, without the diff
+	case old == nil:
+		for _, e := range pinEntries(new) {
+			if err := e.ix.put(tx, e.group, new.Created.UnixNano(), new.ID, e.value, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	case new == nil:
+		for _, e := range pinEntries(old) {
+			if err := e.ix.del(tx, e.group, old.Created.UnixNano(), old.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	type at struct {
 		tag   byte
 		group string
@@ -139,10 +147,11 @@ func applyIndexes(tx *bolt.Tx, old, new *Pin) error {
 		}
 	}
 	for _, e := range newE {
-		if v, ok := had[at{e.ix.tag, string(e.group)}]; ok && v == string(e.value) {
+		v, exists := had[at{e.ix.tag, string(e.group)}]
+		if exists && v == string(e.value) {
 			continue
 		}
-		if err := e.ix.put(tx, e.group, created, p.ID, e.value); err != nil {
+		if err := e.ix.put(tx, e.group, created, p.ID, e.value, exists); err != nil {
 			return err
 		}
 	}
@@ -173,7 +182,7 @@ func pending(status string) bool { return status == StatusQueued || status == St
 // per-prefix usage in step when a pin becomes, or stops being, pinned.
 // Storage growth goes to the day the pin was created when it is new, and
 // to today when an existing pin changes or goes.
-func (s *Store) applyOwnership(tx *bolt.Tx, old, new *Pin) error {
+func (s *Store) applyOwnership(tx *wtx, old, new *Pin) error {
 	oldOwns := old != nil && old.Status == StatusPinned
 	newOwns := new != nil && new.Status == StatusPinned
 	if oldOwns && newOwns && old.Prefix == new.Prefix {
@@ -196,10 +205,10 @@ func (s *Store) applyOwnership(tx *bolt.Tx, old, new *Pin) error {
 
 // checkPinQuota refuses pins that would take their account past its pin
 // or storage quota; it runs in the transaction that writes them.
-func (s *Store) checkPinQuota(tx *bolt.Tx, pins []Pin) error {
+func (s *Store) checkPinQuota(tx *wtx, pins []Pin) error {
 	type add struct {
-		pins, bytes int64
-		cids        map[string]bool
+		pins, queued, bytes int64
+		cids                map[string]bool
 	}
 	adds := map[string]*add{}
 	for i := range pins {
@@ -210,19 +219,25 @@ func (s *Store) checkPinQuota(tx *bolt.Tx, pins []Pin) error {
 			adds[p.AccountID] = a
 		}
 		a.pins++
-		if p.Status == StatusPinned && !a.cids[p.CID] && !ownsCID(tx, p.AccountID, p.CID) {
+		if pending(p.Status) {
+			a.queued++
+		}
+		if p.Status == StatusPinned && !a.cids[p.CID] && !ownsCID(tx.Tx, p.AccountID, p.CID) {
 			a.cids[p.CID] = true
 			a.bytes += p.Size
 		}
 	}
 	for acct, a := range adds {
-		q, err := s.effectiveQuota(tx, acct)
+		q, err := s.effectiveQuota(tx.Tx, acct)
 		if err != nil {
 			return err
 		}
-		u := readUsage(tx, acct)
+		u := usageOf(tx, acct)
 		if q.MaxPins >= 0 && u.Pins+a.pins > q.MaxPins {
 			return &LimitError{Limit: LimitPins, Max: q.MaxPins, Used: u.Pins}
+		}
+		if q.MaxQueued >= 0 && a.queued > 0 && u.Queued+a.queued > q.MaxQueued {
+			return &LimitError{Limit: LimitQueued, Max: q.MaxQueued, Used: u.Queued}
 		}
 		if q.MaxStoredBytes >= 0 && a.bytes > 0 && u.StoredBytes+a.bytes > q.MaxStoredBytes {
 			return &LimitError{Limit: LimitStorage, Max: q.MaxStoredBytes, Used: u.StoredBytes}
@@ -232,12 +247,12 @@ func (s *Store) checkPinQuota(tx *bolt.Tx, pins []Pin) error {
 }
 
 // checkQueueQuota refuses a pin-by-CID request past the pin or queue quota.
-func (s *Store) checkQueueQuota(tx *bolt.Tx, accountID string) error {
-	q, err := s.effectiveQuota(tx, accountID)
+func (s *Store) checkQueueQuota(tx *wtx, accountID string) error {
+	q, err := s.effectiveQuota(tx.Tx, accountID)
 	if err != nil {
 		return err
 	}
-	u := readUsage(tx, accountID)
+	u := usageOf(tx, accountID)
 	if q.MaxPins >= 0 && u.Pins+1 > q.MaxPins {
 		return &LimitError{Limit: LimitPins, Max: q.MaxPins, Used: u.Pins}
 	}

@@ -77,13 +77,13 @@ type TokenUse struct {
 // bbolt's Batch.
 func (s *Store) AddPins(pins []Pin, use *TokenUse) ([]Pin, error) {
 	out := make([]Pin, len(pins))
-	err := s.batch(func(tx *bolt.Tx) error {
+	err := s.batchWrite(func(tx *wtx) error {
 		// Batch may run fn again after a sibling failed; start from the input.
 		copy(out, pins)
 		for i := range out {
 			p := &out[i]
 			p.ID = newID("pin_")
-			p.Created = s.nextCreated(tx)
+			p.Created = s.nextCreated(tx.Tx)
 			if p.Status == "" {
 				p.Status = StatusPinned
 			}
@@ -95,7 +95,7 @@ func (s *Store) AddPins(pins []Pin, use *TokenUse) ([]Pin, error) {
 			return err
 		}
 		if use != nil {
-			if err := s.completeUse(tx, *use); err != nil {
+			if err := s.completeUse(tx.Tx, *use); err != nil {
 				return err
 			}
 		}
@@ -136,7 +136,7 @@ func (s *Store) reserveCreated(tx *bolt.Tx, at int64) time.Time {
 }
 
 // insertPin writes a new pin record with its indexes and counters.
-func (s *Store) insertPin(tx *bolt.Tx, p *Pin) error {
+func (s *Store) insertPin(tx *wtx, p *Pin) error {
 	if err := putJSON(tx.Bucket(bucketPins), []byte(p.ID), p); err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func loadPins(tx *bolt.Tx, ids []string) ([]Pin, error) {
 // DeletePin removes one of an account's pins and drops its CID reference.
 func (s *Store) DeletePin(accountID, id string) (Pin, error) {
 	var p Pin
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *wtx) error {
 		pins := tx.Bucket(bucketPins)
 		if err := getJSON(pins, []byte(id), &p); err != nil {
 			return err
@@ -227,7 +227,7 @@ func (s *Store) UpdatePin(accountID, id string, fn func(*Pin) error) (Pin, error
 
 func (s *Store) updatePin(accountID, id string, fn func(*Pin) error) (Pin, error) {
 	var p Pin
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *wtx) error {
 		if err := getJSON(tx.Bucket(bucketPins), []byte(id), &p); err != nil {
 			return err
 		}

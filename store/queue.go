@@ -20,10 +20,10 @@ import (
 // LimitPins, LimitQueued).
 func (s *Store) AddQueuedPin(p Pin) (Pin, error) {
 	out := p
-	err := s.batch(func(tx *bolt.Tx) error {
+	err := s.batchWrite(func(tx *wtx) error {
 		out = p
 		out.ID = newID("pin_")
-		out.Created = s.nextCreated(tx)
+		out.Created = s.nextCreated(tx.Tx)
 		out.Status = StatusQueued
 		if err := s.checkQueueQuota(tx, out.AccountID); err != nil {
 			return err

@@ -278,7 +278,8 @@ func (r *rollupBatch) gatewayRead(e Event) {
 
 // write attributes the batch's reads to the CIDs' owners and merges every
 // sum into the database.
-func (r *rollupBatch) write(tx *bolt.Tx) error {
+func (r *rollupBatch) write(w *wtx) error {
+	tx := w.Tx
 	for k, g := range r.reads {
 		if r.keepReads {
 			if err := mergeGWRead(tx, k, *g); err != nil {
@@ -298,10 +299,8 @@ func (r *rollupBatch) write(tx *bolt.Tx) error {
 		}
 	}
 	for p := range r.prefixes {
-		if tx.Bucket(bucketPrefixes).Get(prefixKey(p[0], p[1])) == nil {
-			if err := putPrefixUsage(tx, p[0], p[1], prefixUsage{}); err != nil {
-				return err
-			}
+		if w.cache(bucketPrefixes).get(prefixKey(p[0], p[1])) == nil {
+			putPrefixUsage(w, p[0], p[1], prefixUsage{})
 		}
 	}
 	rb := tx.Bucket(bucketRollups)

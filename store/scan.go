@@ -11,8 +11,7 @@ import (
 const maxNanos = math.MaxInt64
 
 // scanGroup is one group of a time index that a query walks, with the
-// status its entries have (0 when the group does not say: the account
-// index, whose values do).
+// status its entries have.
 type scanGroup struct {
 	group []byte
 	st    byte
@@ -23,7 +22,7 @@ type entry struct {
 	created int64
 	id      string
 	st      byte
-	value   []byte // the account index's value; nil for the others
+	value   []byte // the status index's value (the name); nil for the others
 }
 
 // groupCursor walks one group's entries created in [lo, hi) in one
@@ -69,11 +68,7 @@ func (gc *groupCursor) created() int64 {
 }
 
 func (gc *groupCursor) entry() entry {
-	e := entry{created: gc.created(), id: string(gc.k[len(gc.g.group)+8:]), st: gc.g.st, value: gc.v}
-	if e.st == 0 && len(gc.v) > 0 {
-		e.st = gc.v[0]
-	}
-	return e
+	return entry{created: gc.created(), id: string(gc.k[len(gc.g.group)+8:]), st: gc.g.st, value: gc.v}
 }
 
 func (gc *groupCursor) next() {

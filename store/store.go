@@ -27,14 +27,13 @@
 //	accessjwts/   jti -> AccessJWT (JSON)
 //	jwtsbyacct/   lp(account) t(created) jti -> nil
 //	pins/         id -> Pin (JSON)
-//	pinsbyacct/   lp(account) t(created) id -> status(1) name
-//	pinsbystatus/ lp(account) status(1) t(created) id -> nil
+//	pinsbystatus/ lp(account) status(1) t(created) id -> name  (the account's pins: four groups)
 //	pinsbycid/    lp(account) lp(cid) status(1) t(created) id -> nil
 //	pinsbyname/   lp(account) lp(name) status(1) t(created) id -> nil
 //	pinsbymeta/   lp(account) lp(key) lp(value) status(1) t(created) id -> nil
 //	pinsbymime/   lp(account) lp(mimeType) status(1) t(created) id -> nil
 //	pinsbycred/   lp(account) lp(credentialID) status(1) t(created) id -> nil
-//	pincounts/    tag(1) group level(1) time-prefix(level) -> uint64 (count trees, timeindex.go)
+//	pincounts/    tag(1) group time-prefix(0..6) -> count-tree node (timeindex.go)
 //	pinqueue/     t(created) id -> nil                    (pin-by-CID requests queued or pinning)
 //	cidrefs/      cid -> uint64 pins of any status, all accounts (the GC root set)
 //	owners/       lp(cid) lp(account) -> owner (pinned pins, size, per-prefix counts)
@@ -145,6 +144,10 @@ type Options struct {
 	// roll-ups; an entry ending in "/" matches every endpoint it starts.
 	// Nil means DefaultUploadEndpoints.
 	UploadEndpoints []string
+
+	// bolt, if set, changes bbolt's options (the commit-cost benchmark
+	// compares freelists with it).
+	bolt func(*bolt.Options)
 }
 
 // DefaultUploadEndpoints are the upload routes of every API dialect.
@@ -248,14 +251,18 @@ func openDB(path string, opts Options) (db *bolt.DB, err error) {
 			db, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, r)
 		}
 	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{
+	bo := &bolt.Options{
 		Timeout:  opts.Timeout,
 		ReadOnly: opts.ReadOnly,
 		NoSync:   opts.NoSync,
-		// The freelist choice is measured in bench_test.go
-		// (BenchmarkCommitCost): see freelistType.
+		// Measured in bench_test.go (BenchmarkAddPinsCommitCost): see
+		// freelistType.
 		FreelistType: freelistType,
-	})
+	}
+	if opts.bolt != nil {
+		opts.bolt(bo)
+	}
+	db, err = bolt.Open(path, 0o600, bo)
 	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
@@ -311,7 +318,10 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
 // batch is update through bbolt's Batch, which coalesces concurrent
 // callers into one commit; fn may run more than once.
 func (s *Store) batch(fn func(tx *bolt.Tx) error) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) (err error) {
+		// fn runs on bbolt's batch goroutine: guard it there.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer s.recoverCorrupt(&err)
 		fillAppendBuckets(tx)
 		return fn(tx)
 	})

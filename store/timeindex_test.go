@@ -55,11 +55,11 @@ func TestTheCountTreeAgreesWithAWalkWhateverTheSpacing(t *testing.T) {
 							want++
 						}
 					}
-					if got := ix.below(tx, group, probe); got != want {
+					if got := mustBelow(t, ix, tx, group, probe); got != want {
 						t.Fatalf("below(%d) = %d, want %d (%d live)", probe, got, want, len(live))
 					}
 				}
-				if got := ix.below(tx, group, 1<<63-1); got != int64(len(live)) {
+				if got := mustBelow(t, ix, tx, group, 1<<63-1); got != int64(len(live)) {
 					t.Fatalf("total %d, want %d", got, len(live))
 				}
 			}
@@ -71,7 +71,7 @@ func TestTheCountTreeAgreesWithAWalkWhateverTheSpacing(t *testing.T) {
 				for i, c := range sorted {
 					for _, probe := range []int64{c, c + 1} {
 						want, _ := slices.BinarySearch(sorted, probe)
-						if got := ix.below(tx, group, probe); got != int64(want) {
+						if got := mustBelow(t, ix, tx, group, probe); got != int64(want) {
 							t.Fatalf("below(%d) = %d, want %d (entry %d of %d)", probe, got, want, i, len(live))
 						}
 					}
@@ -81,25 +81,32 @@ func TestTheCountTreeAgreesWithAWalkWhateverTheSpacing(t *testing.T) {
 				err := db.Update(func(tx *bolt.Tx) error {
 					tx.CreateBucketIfNotExists(ix.bucket)
 					tx.CreateBucketIfNotExists(bucketPinCounts)
+					w := newWtx(tx)
 					for range rng.IntN(400) {
 						at += step()
 						live = append(live, at)
-						if err := ix.put(tx, group, at, "id", nil); err != nil {
+						if err := ix.put(w, group, at, "id", nil, false); err != nil {
 							return err
 						}
+					}
+					if rng.IntN(2) == 0 { // counters written between inserts and deletes, or not
+						w.flush()
 					}
 					// Delete a random share, sometimes most of them, so nodes
 					// shrink back below the leaf size.
 					share := rng.IntN(3)
 					for i := 0; i < len(live); {
 						if rng.IntN(4) < share {
-							if err := ix.del(tx, group, live[i], "id"); err != nil {
+							if err := ix.del(w, group, live[i], "id"); err != nil {
 								return err
 							}
 							live = slices.Delete(live, i, i+1)
 							continue
 						}
 						i++
+					}
+					if err := w.flush(); err != nil {
+						return err
 					}
 					check(tx)
 					if round%5 == 4 {
@@ -116,12 +123,16 @@ func TestTheCountTreeAgreesWithAWalkWhateverTheSpacing(t *testing.T) {
 				if keyCount(tx.Bucket(bucketPinCounts)) == 0 {
 					t.Error("no counters: the tree was never built")
 				}
+				w := newWtx(tx)
 				for _, c := range live {
-					if err := ix.del(tx, group, c, "id"); err != nil {
+					if err := ix.del(w, group, c, "id"); err != nil {
 						return err
 					}
 				}
 				live = nil
+				if err := w.flush(); err != nil {
+					return err
+				}
 				check(tx)
 				if n := keyCount(tx.Bucket(bucketPinCounts)); n != 0 {
 					t.Errorf("%d counters left after deleting every entry", n)
@@ -158,14 +169,15 @@ func TestACountTreeNodeAtTheLeafSizeIsWalked(t *testing.T) {
 				defer db.Close()
 				ix := timeIndex{bucket: []byte("idx"), tag: 'x'}
 				group := lp(nil, "g")
-				base := int64(1) << 60 // a level-6 node (65536 ns) starts here
+				base := int64(1) << 60 // a depth-6 node (65536 ns) starts here
 				var live []int64
 				err = db.Update(func(tx *bolt.Tx) error {
 					tx.CreateBucket(ix.bucket)
 					tx.CreateBucket(bucketPinCounts)
+					w := newWtx(tx)
 					put := func(c int64) {
 						live = append(live, c)
-						if err := ix.put(tx, group, c, "id", nil); err != nil {
+						if err := ix.put(w, group, c, "id", nil, false); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -174,22 +186,23 @@ func TestACountTreeNodeAtTheLeafSizeIsWalked(t *testing.T) {
 						extra = 3
 					}
 					for i := range n + extra {
-						put(base + int64(i)*1000)
+						put(base + int64(i)*500)
 					}
 					for i := range 2 * countLeafMax { // the next node keeps the root large
 						put(base + 1<<16 + int64(i))
 					}
 					for range extra {
-						if err := ix.del(tx, group, live[0], "id"); err != nil {
+						if err := ix.del(w, group, live[0], "id"); err != nil {
 							t.Fatal(err)
 						}
 						live = live[1:]
 					}
+					w.flush()
 					sorted := slices.Sorted(slices.Values(live))
 					for _, c := range sorted {
 						for _, probe := range []int64{c, c + 1} {
 							want, _ := slices.BinarySearch(sorted, probe)
-							if got := ix.below(tx, group, probe); got != int64(want) {
+							if got := mustBelow(t, ix, tx, group, probe); got != int64(want) {
 								t.Fatalf("below(%d) = %d, want %d", probe, got, want)
 							}
 						}
@@ -202,4 +215,13 @@ func TestACountTreeNodeAtTheLeafSizeIsWalked(t *testing.T) {
 			})
 		}
 	}
+}
+
+func mustBelow(t *testing.T, ix timeIndex, tx *bolt.Tx, group []byte, at int64) int64 {
+	t.Helper()
+	n, err := ix.below(tx, group, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

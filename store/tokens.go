@@ -42,31 +42,34 @@ type Token struct {
 func (s *Store) CreateToken(t Token) (Token, error) {
 	t.ID = newID("tok_")
 	t.Created = s.now().UTC()
-	err := s.update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketKeys).Get([]byte(t.KeyID)) == nil {
-			return fmt.Errorf("issuer key %q: %w", t.KeyID, ErrNotFound)
-		}
-		hb := tx.Bucket(bucketTokHash)
-		if hb.Get(t.Hash) != nil {
-			return fmt.Errorf("%w: duplicate token hash", ErrConflict)
-		}
-		if err := hb.Put(t.Hash, []byte(t.ID)); err != nil {
-			return err
-		}
-		if err := putRecordIndex(tx, bucketToksByAcct, t.AccountID, t.Created, t.ID); err != nil {
-			return err
-		}
-		if !t.ExpiresAt.IsZero() {
-			if err := tx.Bucket(bucketTokExpiry).Put(timeIDKey(t.ExpiresAt, []byte(t.ID)), nil); err != nil {
-				return err
-			}
-		}
-		return putJSON(tx.Bucket(bucketTokens), []byte(t.ID), t)
-	})
+	err := s.update(func(tx *bolt.Tx) error { return createToken(tx, &t) })
 	if err != nil {
 		return Token{}, fmt.Errorf("create token: %w", err)
 	}
 	return t, nil
+}
+
+// createToken writes a new token with its hash and its indexes.
+func createToken(tx *bolt.Tx, t *Token) error {
+	if tx.Bucket(bucketKeys).Get([]byte(t.KeyID)) == nil {
+		return fmt.Errorf("issuer key %q: %w", t.KeyID, ErrNotFound)
+	}
+	hb := tx.Bucket(bucketTokHash)
+	if hb.Get(t.Hash) != nil {
+		return fmt.Errorf("%w: duplicate token hash", ErrConflict)
+	}
+	if err := hb.Put(t.Hash, []byte(t.ID)); err != nil {
+		return err
+	}
+	if err := putRecordIndex(tx, bucketToksByAcct, t.AccountID, t.Created, t.ID); err != nil {
+		return err
+	}
+	if !t.ExpiresAt.IsZero() {
+		if err := tx.Bucket(bucketTokExpiry).Put(timeIDKey(t.ExpiresAt, []byte(t.ID)), nil); err != nil {
+			return err
+		}
+	}
+	return putJSON(tx.Bucket(bucketTokens), []byte(t.ID), t)
 }
 
 // TokenByHash finds a token and its issuing key by the keyed hash of the

@@ -53,12 +53,17 @@ func decodeUsage(v []byte) Usage {
 	return u
 }
 
-func putUsage(tx *bolt.Tx, accountID string, u Usage) error {
+// usageOf reads an account's usage in a pin write, through its cache.
+func usageOf(w *wtx, accountID string) Usage {
+	return decodeUsage(w.cache(bucketUsage).get(usageKey(accountID)))
+}
+
+func putUsage(w *wtx, accountID string, u Usage) {
 	v := make([]byte, 0, 32)
 	for _, n := range []int64{u.Pins, u.Pinned, u.Queued, u.StoredBytes} {
 		v = binary.BigEndian.AppendUint64(v, uint64(n))
 	}
-	return tx.Bucket(bucketUsage).Put(usageKey(accountID), v)
+	w.cache(bucketUsage).put(usageKey(accountID), v)
 }
 
 // usageDelta is the change one pin write makes to the status counters.
@@ -75,26 +80,23 @@ func (d *usageDelta) add(p *Pin, sign int64) {
 }
 
 // write applies the delta to the account and to the server's totals.
-func (d usageDelta) write(tx *bolt.Tx, accountID string) error {
+func (d usageDelta) write(w *wtx, accountID string) {
 	if d == (usageDelta{}) {
-		return nil
+		return
 	}
 	for _, a := range []string{accountID, ""} {
-		u := readUsage(tx, a)
+		u := usageOf(w, a)
 		u.Pins += d.pins
 		u.Pinned += d.pinned
 		u.Queued += d.queued
-		if err := putUsage(tx, a, u); err != nil {
-			return err
-		}
+		putUsage(w, a, u)
 	}
-	return nil
 }
 
-func addStored(tx *bolt.Tx, accountID string, n int64) error {
-	u := readUsage(tx, accountID)
+func addStored(w *wtx, accountID string, n int64) {
+	u := usageOf(w, accountID)
 	u.StoredBytes += n
-	return putUsage(tx, accountID, u)
+	putUsage(w, accountID, u)
 }
 
 // Quota is an account's limits. In an override, 0 means "use the
