@@ -49,7 +49,10 @@ func (s *Store) Accounts() ([]Account, error) {
 		out, err = loadAll[Account](tx, bucketAccounts, allIDs(tx, bucketAcctsByTime, nil))
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	return out, nil
 }
 
 // ListAccounts returns a page of accounts, newest first.

@@ -59,7 +59,10 @@ func (s *Store) SigningKey(kid string) (SigningKey, APIKey, error) {
 		}
 		return getJSON(tx.Bucket(bucketKeys), []byte(k.KeyID), &issuer)
 	})
-	return k, issuer, err
+	if err != nil {
+		return SigningKey{}, APIKey{}, fmt.Errorf("signing key %s: %w", kid, err)
+	}
+	return k, issuer, nil
 }
 
 // SigningKeys lists an account's signing keys (all accounts' when
@@ -179,7 +182,10 @@ func (s *Store) AccessJWT(jti string) (AccessJWT, APIKey, error) {
 		}
 		return getJSON(tx.Bucket(bucketKeys), []byte(j.KeyID), &k)
 	})
-	return j, k, err
+	if err != nil {
+		return AccessJWT{}, APIKey{}, fmt.Errorf("access jwt %s: %w", jti, err)
+	}
+	return j, k, nil
 }
 
 // AccessJWTs lists an account's access JWTs (all accounts' when accountID
@@ -245,5 +251,8 @@ func (s *Store) UseAccessJWT(jti string) (bool, error) {
 		j.Uses++
 		return putJSON(b, []byte(jti), j)
 	})
-	return ok, err
+	if err != nil {
+		return false, fmt.Errorf("use access jwt %s: %w", jti, err)
+	}
+	return ok, nil
 }

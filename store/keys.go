@@ -67,10 +67,11 @@ func (s *Store) APIKeyByHash(hash []byte) (APIKey, error) {
 		}
 		return getJSON(tx.Bucket(bucketKeys), id, &k)
 	})
-	if err == nil {
-		s.creds.putKey(gen, hash, k)
+	if err != nil {
+		return APIKey{}, fmt.Errorf("api key by hash: %w", err)
 	}
-	return k, err
+	s.creds.putKey(gen, hash, k)
+	return k, nil
 }
 
 // APIKey returns the key with the given id.
@@ -79,7 +80,10 @@ func (s *Store) APIKey(id string) (APIKey, error) {
 	err := s.view(func(tx *bolt.Tx) error {
 		return getJSON(tx.Bucket(bucketKeys), []byte(id), &k)
 	})
-	return k, err
+	if err != nil {
+		return APIKey{}, fmt.Errorf("api key %s: %w", id, err)
+	}
+	return k, nil
 }
 
 // APIKeys lists an account's keys (all accounts when accountID is empty),

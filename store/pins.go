@@ -156,7 +156,10 @@ func (s *Store) Pin(accountID, id string) (Pin, error) {
 		}
 		return nil
 	})
-	return p, err
+	if err != nil {
+		return Pin{}, fmt.Errorf("pin %s: %w", id, err)
+	}
+	return p, nil
 }
 
 // PinsByCID returns an account's pins of one CID, oldest first.
@@ -172,7 +175,10 @@ func (s *Store) PinsByCID(accountID, cid string) ([]Pin, error) {
 		out, err = loadPins(tx, ids)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("pins by cid: %w", err)
+	}
+	return out, nil
 }
 
 func loadPins(tx *bolt.Tx, ids []string) ([]Pin, error) {
@@ -257,9 +263,13 @@ func (s *Store) updatePin(accountID, id string, fn func(*Pin) error) (Pin, error
 // whatever its status, as the reference index has them. LiveRoots is the
 // checked root set for garbage collection.
 func (s *Store) LiveCIDs(fn func(cid string) error) error {
-	return s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketCIDRefs).ForEach(func(k, _ []byte) error { return fn(string(k)) })
 	})
+	if err != nil {
+		return fmt.Errorf("live cids: %w", err)
+	}
+	return nil
 }
 
 // RefCount returns how many pin records reference cid across all accounts.

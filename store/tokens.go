@@ -93,10 +93,11 @@ func (s *Store) TokenByHash(hash []byte) (Token, APIKey, error) {
 		}
 		return getJSON(tx.Bucket(bucketKeys), []byte(t.KeyID), &k)
 	})
-	if err == nil {
-		s.creds.putToken(gen, hash, cachedToken{token: t, key: k})
+	if err != nil {
+		return Token{}, APIKey{}, fmt.Errorf("token by hash: %w", err)
 	}
-	return t, k, err
+	s.creds.putToken(gen, hash, cachedToken{token: t, key: k})
+	return t, k, nil
 }
 
 // Token returns one of an account's tokens (any account when accountID is
@@ -112,7 +113,10 @@ func (s *Store) Token(accountID, id string) (Token, error) {
 		}
 		return nil
 	})
-	return t, err
+	if err != nil {
+		return Token{}, fmt.Errorf("token %s: %w", id, err)
+	}
+	return t, nil
 }
 
 // Tokens lists an account's tokens (all accounts' when accountID is
