@@ -23,51 +23,66 @@ func (c *stepClock) now() time.Time {
 	return c.t
 }
 
-func TestEveryCredentialListPagesNewestFirst(t *testing.T) {
-	clk := &stepClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), step: time.Second}
-	s := openFast(t, clk.now)
-	a, _ := s.CreateAccount("a")
-	other, _ := s.CreateAccount("other")
-	const n = 23
-	var keys, tokens, sks, jwts []string
+// credentials is what createCredentialSets made, oldest first.
+type credentials struct{ keys, tokens, signingKeys, jwts []string }
+
+// createCredentialSets makes n of each credential in an account, a second
+// apart, some accounts between them and an account of others.
+func createCredentialSets(t *testing.T, s *Store, acct string, n int) credentials {
+	t.Helper()
+	var c credentials
 	for i := range n {
-		k, err := s.CreateAPIKey(APIKey{AccountID: a.ID, Hash: []byte(fmt.Sprint("k", i))})
+		k, err := s.CreateAPIKey(APIKey{AccountID: acct, Hash: []byte(fmt.Sprint("k", i))})
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys = append(keys, k.ID)
-		tok, _ := s.CreateToken(Token{AccountID: a.ID, KeyID: k.ID, Hash: []byte(fmt.Sprint("t", i))})
-		tokens = append(tokens, tok.ID)
-		sk, _ := s.CreateSigningKey(SigningKey{ID: fmt.Sprint("usk_", i), AccountID: a.ID, KeyID: k.ID})
-		sks = append(sks, sk.ID)
-		j, _ := s.CreateAccessJWT(AccessJWT{JTI: fmt.Sprint("jti_", i), AccountID: a.ID, KeyID: k.ID})
-		jwts = append(jwts, j.JTI)
+		c.keys = append(c.keys, k.ID)
+		tok, _ := s.CreateToken(Token{AccountID: acct, KeyID: k.ID, Hash: []byte(fmt.Sprint("t", i))})
+		c.tokens = append(c.tokens, tok.ID)
+		sk, _ := s.CreateSigningKey(SigningKey{ID: fmt.Sprint("usk_", i), AccountID: acct, KeyID: k.ID})
+		c.signingKeys = append(c.signingKeys, sk.ID)
+		j, _ := s.CreateAccessJWT(AccessJWT{JTI: fmt.Sprint("jti_", i), AccountID: acct, KeyID: k.ID})
+		c.jwts = append(c.jwts, j.JTI)
 		if i%5 == 0 {
 			s.CreateAccount(fmt.Sprint("acct", i))
 		}
 	}
+	other, _ := s.CreateAccount("other")
 	ok, _ := s.CreateAPIKey(APIKey{AccountID: other.ID, Hash: []byte("other")})
 	s.CreateToken(Token{AccountID: other.ID, KeyID: ok.ID, Hash: []byte("other-t")})
-	idsOf := func(list func(Page) ([]string, string, error)) []string {
-		var all []string
-		p := Page{Limit: 5}
-		for range 100 {
-			ids, next, err := list(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ids) > p.Limit {
-				t.Fatalf("page of %d, limit %d", len(ids), p.Limit)
-			}
-			all = append(all, ids...)
-			if next == "" {
-				return all
-			}
-			p.Cursor = next
+	return c
+}
+
+// pageAll pages through a list five at a time.
+func pageAll(t *testing.T, list func(Page) ([]string, string, error)) []string {
+	t.Helper()
+	var all []string
+	p := Page{Limit: 5}
+	for range 100 {
+		ids, next, err := list(p)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Fatal("paging does not end")
-		return nil
+		if len(ids) > p.Limit {
+			t.Fatalf("page of %d, limit %d", len(ids), p.Limit)
+		}
+		all = append(all, ids...)
+		if next == "" {
+			return all
+		}
+		p.Cursor = next
 	}
+	t.Fatal("paging does not end")
+	return nil
+}
+
+func TestEveryCredentialListPagesNewestFirst(t *testing.T) {
+	clk := &stepClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), step: time.Second}
+	s := openFast(t, clk.now)
+	a, _ := s.CreateAccount("a")
+	const n = 23
+	c := createCredentialSets(t, s, a.ID, n)
+	keys, tokens, sks, jwts := c.keys, c.tokens, c.signingKeys, c.jwts
 	for _, tc := range []struct {
 		name string
 		list func(Page) ([]string, string, error)
@@ -90,18 +105,18 @@ func TestEveryCredentialListPagesNewestFirst(t *testing.T) {
 			return ids(v, func(k AccessJWT) string { return k.JTI }), next, err
 		}, jwts},
 	} {
-		got := idsOf(tc.list)
+		got := pageAll(t, tc.list)
 		want := slices.Clone(tc.want)
 		slices.Reverse(want)
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: paged %v\n want %v", tc.name, got, want)
 		}
 	}
-	accts := idsOf(func(p Page) ([]string, string, error) {
+	accts := pageAll(t, func(p Page) ([]string, string, error) {
 		v, next, err := s.ListAccounts(p)
 		return ids(v, func(a Account) string { return a.Name }), next, err
 	})
-	if len(accts) != 7 || accts[0] != "acct20" || accts[6] != "a" {
+	if len(accts) != 7 || accts[0] != "other" || accts[1] != "acct20" || accts[6] != "a" {
 		t.Errorf("accounts paged %v", accts)
 	}
 	all, _ := s.Tokens(a.ID)

@@ -10,6 +10,91 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// treeFixture is one group of a time index in a scratch database, with
+// the times it holds.
+type treeFixture struct {
+	t     *testing.T
+	db    *bolt.DB
+	ix    timeIndex
+	group []byte
+	live  []int64
+	rng   *rand.Rand
+}
+
+func newTreeFixture(t *testing.T) *treeFixture {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), 0o600, &bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.Update(func(tx *bolt.Tx) error {
+		tx.CreateBucket([]byte("idx"))
+		_, err := tx.CreateBucket(bucketPinCounts)
+		return err
+	})
+	return &treeFixture{t: t, db: db, ix: timeIndex{bucket: []byte("idx"), tag: 'x'}, group: lp(nil, "g"), rng: rand.New(rand.NewPCG(1, 2))}
+}
+
+func (f *treeFixture) insert(w *wtx, at int64) {
+	f.live = append(f.live, at)
+	if err := f.ix.put(w, f.group, at, "id", nil, false); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// deleteShare deletes each entry with probability share/4.
+func (f *treeFixture) deleteShare(w *wtx, share int) {
+	for i := 0; i < len(f.live); {
+		if f.rng.IntN(4) < share {
+			if err := f.ix.del(w, f.group, f.live[i], "id"); err != nil {
+				f.t.Fatal(err)
+			}
+			f.live = slices.Delete(f.live, i, i+1)
+			continue
+		}
+		i++
+	}
+}
+
+// check compares the counts before 20 random times, and the total, with
+// the times held.
+func (f *treeFixture) check(tx *bolt.Tx, latest int64) {
+	f.t.Helper()
+	for range 20 {
+		probe := latest - f.rng.Int64N(latest-1_700_000_000e9+2)
+		if len(f.live) > 0 && f.rng.IntN(2) == 0 {
+			probe = f.live[f.rng.IntN(len(f.live))] + f.rng.Int64N(3) - 1
+		}
+		want := int64(0)
+		for _, c := range f.live {
+			if c < probe {
+				want++
+			}
+		}
+		if got := mustBelow(f.t, f.ix, tx, f.group, probe); got != want {
+			f.t.Fatalf("below(%d) = %d, want %d (%d live)", probe, got, want, len(f.live))
+		}
+	}
+	if got := mustBelow(f.t, f.ix, tx, f.group, 1<<63-1); got != int64(len(f.live)) {
+		f.t.Fatalf("total %d, want %d", got, len(f.live))
+	}
+}
+
+// checkEvery probes at and after every entry, so every node of the tree,
+// whatever its size, is met.
+func (f *treeFixture) checkEvery(tx *bolt.Tx) {
+	f.t.Helper()
+	sorted := slices.Sorted(slices.Values(f.live))
+	for i, c := range sorted {
+		for _, probe := range []int64{c, c + 1} {
+			want, _ := slices.BinarySearch(sorted, probe)
+			if got := mustBelow(f.t, f.ix, tx, f.group, probe); got != int64(want) {
+				f.t.Fatalf("below(%d) = %d, want %d (entry %d of %d)", probe, got, want, i, len(f.live))
+			}
+		}
+	}
+}
+
 // TestTheCountTreeAgreesWithAWalkWhateverTheSpacing inserts and deletes
 // entries spaced from a nanosecond to hours apart and checks every count
 // against a brute-force count.
@@ -24,93 +109,29 @@ func TestTheCountTreeAgreesWithAWalkWhateverTheSpacing(t *testing.T) {
 		{"random, up to an hour apart", -3600e9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), 0o600, &bolt.Options{NoSync: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			ix := timeIndex{bucket: []byte("idx"), tag: 'x'}
-			group := lp(nil, "g")
-			rng := rand.New(rand.NewPCG(1, 2))
-			var live []int64
+			f := newTreeFixture(t)
 			at := int64(1_700_000_000e9)
-			step := func() int64 {
-				if tc.spacing < 0 {
-					return 1 + rng.Int64N(-tc.spacing)
-				}
-				return tc.spacing
-			}
-			check := func(tx *bolt.Tx) {
-				t.Helper()
-				for range 20 {
-					var probe int64
-					if len(live) > 0 && rng.IntN(2) == 0 {
-						probe = live[rng.IntN(len(live))] + rng.Int64N(3) - 1
-					} else {
-						probe = at - rng.Int64N(at-1_700_000_000e9+2)
-					}
-					want := int64(0)
-					for _, c := range live {
-						if c < probe {
-							want++
-						}
-					}
-					if got := mustBelow(t, ix, tx, group, probe); got != want {
-						t.Fatalf("below(%d) = %d, want %d (%d live)", probe, got, want, len(live))
-					}
-				}
-				if got := mustBelow(t, ix, tx, group, 1<<63-1); got != int64(len(live)) {
-					t.Fatalf("total %d, want %d", got, len(live))
-				}
-			}
-			// every probes at and after every entry, so every node of the
-			// tree, whatever its size, is met.
-			every := func(tx *bolt.Tx) {
-				t.Helper()
-				sorted := slices.Sorted(slices.Values(live))
-				for i, c := range sorted {
-					for _, probe := range []int64{c, c + 1} {
-						want, _ := slices.BinarySearch(sorted, probe)
-						if got := mustBelow(t, ix, tx, group, probe); got != int64(want) {
-							t.Fatalf("below(%d) = %d, want %d (entry %d of %d)", probe, got, want, i, len(live))
-						}
-					}
-				}
-			}
 			for round := range 30 {
-				err := db.Update(func(tx *bolt.Tx) error {
-					tx.CreateBucketIfNotExists(ix.bucket)
-					tx.CreateBucketIfNotExists(bucketPinCounts)
+				err := f.db.Update(func(tx *bolt.Tx) error {
 					w := newWtx(tx)
-					for range rng.IntN(400) {
-						at += step()
-						live = append(live, at)
-						if err := ix.put(w, group, at, "id", nil, false); err != nil {
-							return err
+					for range f.rng.IntN(400) {
+						if at += tc.spacing; tc.spacing < 0 {
+							at += -tc.spacing + 1 + f.rng.Int64N(-tc.spacing)
 						}
+						f.insert(w, at)
 					}
-					if rng.IntN(2) == 0 { // counters written between inserts and deletes, or not
+					if f.rng.IntN(2) == 0 { // nodes written between inserts and deletes, or not
 						w.flush()
 					}
-					// Delete a random share, sometimes most of them, so nodes
-					// shrink back below the leaf size.
-					share := rng.IntN(3)
-					for i := 0; i < len(live); {
-						if rng.IntN(4) < share {
-							if err := ix.del(w, group, live[i], "id"); err != nil {
-								return err
-							}
-							live = slices.Delete(live, i, i+1)
-							continue
-						}
-						i++
-					}
+					// A random share, sometimes most, so nodes shrink back
+					// below the leaf size.
+					f.deleteShare(w, f.rng.IntN(3))
 					if err := w.flush(); err != nil {
 						return err
 					}
-					check(tx)
+					f.check(tx, at)
 					if round%5 == 4 {
-						every(tx)
+						f.checkEvery(tx)
 					}
 					return nil
 				})
@@ -118,24 +139,19 @@ func TestTheCountTreeAgreesWithAWalkWhateverTheSpacing(t *testing.T) {
 					t.Fatalf("round %d: %v", round, err)
 				}
 			}
-			// Deleting everything leaves no counter behind.
-			err = db.Update(func(tx *bolt.Tx) error {
+			// Deleting everything leaves no node behind.
+			err := f.db.Update(func(tx *bolt.Tx) error {
 				if keyCount(tx.Bucket(bucketPinCounts)) == 0 {
-					t.Error("no counters: the tree was never built")
+					t.Error("no nodes: the tree was never built")
 				}
 				w := newWtx(tx)
-				for _, c := range live {
-					if err := ix.del(w, group, c, "id"); err != nil {
-						return err
-					}
-				}
-				live = nil
+				f.deleteShare(w, 4)
 				if err := w.flush(); err != nil {
 					return err
 				}
-				check(tx)
+				f.check(tx, at)
 				if n := keyCount(tx.Bucket(bucketPinCounts)); n != 0 {
-					t.Errorf("%d counters left after deleting every entry", n)
+					t.Errorf("%d nodes left after deleting every entry", n)
 				}
 				return nil
 			})
@@ -144,15 +160,6 @@ func TestTheCountTreeAgreesWithAWalkWhateverTheSpacing(t *testing.T) {
 			}
 		})
 	}
-}
-
-func keyCount(b *bolt.Bucket) int {
-	n := 0
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		n++
-	}
-	return n
 }
 
 // TestACountTreeNodeAtTheLeafSizeIsWalked puts exactly countLeafMax-1 to
@@ -222,6 +229,15 @@ func mustBelow(t *testing.T, ix timeIndex, tx *bolt.Tx, group []byte, at int64) 
 	n, err := ix.below(tx, group, at)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return n
+}
+
+func keyCount(b *bolt.Bucket) int {
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
 	}
 	return n
 }
