@@ -45,6 +45,19 @@
 //	rollups/      lp(account) lp(prefix) day(4) -> day's stats (JSON); prefix "" is every credential
 //	storagedays/  lp(account) lp(prefix) day(4) -> int64 stored bytes added that day, net
 //
+// A group's group-and-time index (the pin indexes) has a count tree in
+// pincounts/, so a count under any time bound is O(log n) (timeindex.go);
+// ListPins says which index answers which filter. Schema 3 (the layout
+// before the indexes: records plus pinsbyacct/ and pinsbycid/ with 0x00
+// separators) migrates in place on the first open (migrate4.go), and the
+// schema-version key with the append-only migrations list is in schema.go.
+//
+// Background work, started by Open and stopped by Close: the analytics
+// batch writer (events.go) and the pruner (prune.go), which deletes expired
+// tokens after a grace, consumed jtis past their window, idle token
+// reservations and raw events past their retention, a bounded batch per
+// transaction.
+//
 // Every key, token and pin belongs to an account; queries take the account
 // and never return another account's records.
 package store
