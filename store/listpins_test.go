@@ -283,3 +283,37 @@ func TestOffsetPagingIsCapped(t *testing.T) {
 		t.Fatalf("offset past the cap: %v, want ErrInvalid", err)
 	}
 }
+
+func TestImportPinsKeepsIDsAndTimesAndKeepsCreatedUnique(t *testing.T) {
+	s := openFast(t, nil)
+	a, _ := s.CreateAccount("a")
+	at := time.Date(2025, 5, 5, 5, 5, 5, 0, time.UTC)
+	pins := []Pin{
+		{ID: "pin_restored00001", AccountID: a.ID, CID: "bafyr1", Created: at},
+		{AccountID: a.ID, CID: "bafyr2", Created: at}, // the same instant: moved on by 1 ns
+		{AccountID: a.ID, CID: "bafyr3", Status: StatusFailed},
+	}
+	if err := s.ImportPins(pins); err != nil {
+		t.Fatal(err)
+	}
+	if pins[0].ID != "pin_restored00001" || !pins[0].Created.Equal(at) || !pins[1].Created.Equal(at.Add(1)) || pins[1].ID == "" {
+		t.Fatalf("imported %+v", pins[:2])
+	}
+	if pins[2].Created.IsZero() || pins[2].Status != StatusFailed {
+		t.Fatalf("a pin without a time: %+v", pins[2])
+	}
+	if _, n, _ := s.ListPins(a.ID, PinFilter{Before: at.Add(2)}); n != 2 {
+		t.Fatalf("%d pins before the import's times, want 2", n)
+	}
+	if u, _ := s.AccountUsage(a.ID); u.Pins != 3 || u.Pinned != 2 {
+		t.Fatalf("usage %+v", u)
+	}
+	if err := s.ImportPins([]Pin{{ID: "pin_restored00001", AccountID: a.ID, CID: "x"}}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("importing an existing id: %v", err)
+	}
+	// A new pin after a restore still gets a time after every other.
+	p, _ := s.AddPins([]Pin{{AccountID: a.ID, CID: "bafynew"}}, nil)
+	if got, _, _ := s.ListPins(a.ID, PinFilter{Limit: 1}); got[0].ID != p[0].ID {
+		t.Fatalf("newest is %s, want the new pin", got[0].ID)
+	}
+}
