@@ -46,9 +46,7 @@ func (s *Store) ImportPins(pins []Pin) error {
 }
 
 func (s *Store) importPin(tx *wtx, p *Pin) error {
-	if p.ID == "" {
-		p.ID = newID("pin_")
-	} else if tx.Bucket(bucketPins).Get([]byte(p.ID)) != nil {
+	if p.ID != "" && tx.Bucket(bucketPins).Get([]byte(p.ID)) != nil {
 		return fmt.Errorf("%w: pin %s exists", ErrConflict, p.ID)
 	}
 	if p.Status == "" {
@@ -58,6 +56,9 @@ func (s *Store) importPin(tx *wtx, p *Pin) error {
 		p.Created = s.nextCreated(tx.Tx)
 	} else {
 		p.Created = uniqueCreated(tx.Tx, p.AccountID, p.Created.UTC())
+	}
+	if p.ID == "" {
+		p.ID = newPinID(tx.Bucket(bucketPins), p.Created)
 	}
 	if err := validatePin(p); err != nil {
 		return err

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
@@ -82,8 +84,8 @@ func (s *Store) AddPins(pins []Pin, use *TokenUse) ([]Pin, error) {
 		copy(out, pins)
 		for i := range out {
 			p := &out[i]
-			p.ID = newID("pin_")
 			p.Created = s.nextCreated(tx.Tx)
+			p.ID = newPinID(tx.Bucket(bucketPins), p.Created)
 			if p.Status == "" {
 				p.Status = StatusPinned
 			}
@@ -113,6 +115,26 @@ func (s *Store) AddPins(pins []Pin, use *TokenUse) ([]Pin, error) {
 		s.res.finish(use.TokenID, true, use.Bytes)
 	}
 	return out, nil
+}
+
+// newPinID returns "pin_" and 16 hex digits: the creation time in
+// milliseconds (12 digits) and 4 random ones, retried until unique. Ids
+// that grow with time make pins/ a log written at its end, whose pages
+// fill to the append FillPercent instead of being split at random (the
+// records are half the database, and random ids left its pages 63% full)
+// and whose commit touches one leaf that the previous one touched too.
+func newPinID(pins *bolt.Bucket, created time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(created.UnixMilli())<<16)
+	for {
+		if _, err := rand.Read(b[6:]); err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		id := "pin_" + hex.EncodeToString(b[:])
+		if pins.Get([]byte(id)) == nil {
+			return id
+		}
+	}
 }
 
 // nextCreated returns now, or one nanosecond after the last pin's creation

@@ -22,8 +22,8 @@ func (s *Store) AddQueuedPin(p Pin) (Pin, error) {
 	out := p
 	err := s.batchWrite(func(tx *wtx) error {
 		out = p
-		out.ID = newID("pin_")
 		out.Created = s.nextCreated(tx.Tx)
+		out.ID = newPinID(tx.Bucket(bucketPins), out.Created)
 		out.Status = StatusQueued
 		if err := s.checkQueueQuota(tx, out.AccountID); err != nil {
 			return err

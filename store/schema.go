@@ -68,7 +68,7 @@ var schema4Buckets = [][]byte{
 // when there are several accounts: a page split at 100% would be split
 // again by the next append into it.
 var appendBuckets = [][]byte{
-	bucketEvents, bucketPinsByStat, bucketPinQueue, bucketAcctsByTime,
+	bucketPins, bucketEvents, bucketPinsByStat, bucketPinQueue, bucketAcctsByTime,
 	bucketKeysByAcct, bucketToksByAcct, bucketSigKeysByAc, bucketJWTsByAcct, bucketTokExpiry,
 	bucketJTIExpiry, bucketGWReads, bucketRollups, bucketStorageDays,
 }
