@@ -1,18 +1,16 @@
 package store
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-var (
-	bucketSigningKeys = []byte("signingkeys") // kid -> SigningKey (JSON)
-	bucketJTIs        = []byte("jtis")        // jti -> expiry (int64 unix nanos): consumed upload JWTs
-	bucketAccessJWTs  = []byte("accessjwts")  // jti -> AccessJWT (JSON)
-)
+// jtiWindow is how long a consumed jti is kept after its JWT expires: an
+// expired JWT is refused before its jti is looked at, with a skew far
+// smaller than this.
+const jtiWindow = time.Hour
 
 // SigningKey is an upload-signing key: the app's backend signs upload JWTs
 // with its secret (HS256), so the secret itself must be stored (unlike API
@@ -32,13 +30,16 @@ type SigningKey struct {
 // CreateSigningKey stores k (its ID and Secret chosen by the caller).
 func (s *Store) CreateSigningKey(k SigningKey) (SigningKey, error) {
 	k.Created = s.now().UTC()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSigningKeys)
 		if b.Get([]byte(k.ID)) != nil {
 			return fmt.Errorf("%w: signing key %s exists", ErrConflict, k.ID)
 		}
 		if tx.Bucket(bucketKeys).Get([]byte(k.KeyID)) == nil {
 			return fmt.Errorf("issuer key %q: %w", k.KeyID, ErrNotFound)
+		}
+		if err := putRecordIndex(tx, bucketSigKeysByAc, k.AccountID, k.Created, k.ID); err != nil {
+			return err
 		}
 		return putJSON(b, []byte(k.ID), k)
 	})
@@ -52,26 +53,42 @@ func (s *Store) CreateSigningKey(k SigningKey) (SigningKey, error) {
 func (s *Store) SigningKey(kid string) (SigningKey, APIKey, error) {
 	var k SigningKey
 	var issuer APIKey
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bucketSigningKeys), []byte(kid), &k); err != nil {
 			return err
 		}
 		return getJSON(tx.Bucket(bucketKeys), []byte(k.KeyID), &issuer)
 	})
-	return k, issuer, err
+	if err != nil {
+		return SigningKey{}, APIKey{}, fmt.Errorf("signing key %s: %w", kid, err)
+	}
+	return k, issuer, nil
 }
 
-// SigningKeys lists an account's signing keys, oldest first.
+// SigningKeys lists an account's signing keys (all accounts' when
+// accountID is empty), oldest first.
 func (s *Store) SigningKeys(accountID string) ([]SigningKey, error) {
-	return list(s.db, bucketSigningKeys, func(k *SigningKey) bool { return accountID == "" || k.AccountID == accountID },
-		func(k *SigningKey) time.Time { return k.Created }, false)
+	created := func(k *SigningKey) time.Time { return k.Created }
+	if accountID == "" {
+		return listAll(s, bucketSigningKeys, created, false)
+	}
+	return listAccount(s, bucketSigKeysByAc, bucketSigningKeys, accountID, created, false)
+}
+
+// ListSigningKeys returns a page of an account's signing keys, newest first.
+func (s *Store) ListSigningKeys(accountID string, p Page) ([]SigningKey, string, error) {
+	out, next, err := listPage[SigningKey](s, bucketSigKeysByAc, bucketSigningKeys, accountID, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("list signing keys: %w", err)
+	}
+	return out, next, nil
 }
 
 // RevokeSigningKey revokes one of an account's signing keys (any account
 // when accountID is empty): every JWT under its kid is refused from then on.
 func (s *Store) RevokeSigningKey(accountID, kid string) (SigningKey, error) {
 	var k SigningKey
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSigningKeys)
 		if err := getJSON(b, []byte(kid), &k); err != nil {
 			return err
@@ -85,6 +102,7 @@ func (s *Store) RevokeSigningKey(accountID, kid string) (SigningKey, error) {
 		k.RevokedAt = s.now().UTC()
 		return putJSON(b, []byte(kid), k)
 	})
+	s.creds.invalidate() // nothing of it is cached today; keep it so if that changes
 	if err != nil {
 		return SigningKey{}, fmt.Errorf("revoke signing key %s: %w", kid, err)
 	}
@@ -95,11 +113,12 @@ func (s *Store) RevokeSigningKey(accountID, kid string) (SigningKey, error) {
 // as used, durably, and reports whether it was fresh: false means it was
 // used before. jtis are scoped by issuer (the signing key's kid), so two
 // keys' JWTs never collide. Of several concurrent calls with one jti
-// exactly one gets true. Entries whose JWT has expired are pruned as new
-// ones arrive, since an expired JWT is refused before its jti is looked at.
+// exactly one gets true. The background pruner deletes entries jtiWindow
+// after their JWT expired, through the jtiexpiry/ index, so this write
+// does no pruning of its own.
 func (s *Store) ConsumeJTI(issuer, jti string, expires time.Time) (bool, error) {
 	fresh := false
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
 		fresh = false
 		b := tx.Bucket(bucketJTIs)
 		key := []byte(issuer + "\x00" + jti)
@@ -107,27 +126,16 @@ func (s *Store) ConsumeJTI(issuer, jti string, expires time.Time) (bool, error) 
 		if b.Get(key) != nil || b.Get([]byte(jti)) != nil {
 			return nil
 		}
-		s.pruneJTIs(b, 4)
 		fresh = true
-		return b.Put(key, u64(uint64(expires.UnixNano())))
-	})
-	return fresh, err
-}
-
-// pruneJTIs deletes up to n expired entries, so the bucket stays the size
-// of the JWTs alive, without a background sweep.
-func (s *Store) pruneJTIs(b *bolt.Bucket, n int) {
-	cutoff := s.now().Add(-time.Hour).UnixNano()
-	c := b.Cursor()
-	var dead [][]byte
-	for k, v := c.First(); k != nil && len(dead) < n; k, v = c.Next() {
-		if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < cutoff {
-			dead = append(dead, append([]byte{}, k...))
+		if err := tx.Bucket(bucketJTIExpiry).Put(timeIDKey(expires, key), nil); err != nil {
+			return err
 		}
+		return b.Put(key, u64(uint64(nanos(expires))))
+	})
+	if err != nil {
+		return false, fmt.Errorf("consume jti: %w", err)
 	}
-	for _, k := range dead {
-		b.Delete(k)
-	}
+	return fresh, nil
 }
 
 // AccessJWT is the server's record of an access JWT it issued: revocable
@@ -148,8 +156,15 @@ type AccessJWT struct {
 // CreateAccessJWT records an issued access JWT.
 func (s *Store) CreateAccessJWT(j AccessJWT) (AccessJWT, error) {
 	j.Created = s.now().UTC()
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket(bucketAccessJWTs), []byte(j.JTI), j)
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAccessJWTs)
+		if b.Get([]byte(j.JTI)) != nil {
+			return fmt.Errorf("%w: access jwt %s exists", ErrConflict, j.JTI)
+		}
+		if err := putRecordIndex(tx, bucketJWTsByAcct, j.AccountID, j.Created, j.JTI); err != nil {
+			return err
+		}
+		return putJSON(b, []byte(j.JTI), j)
 	})
 	if err != nil {
 		return AccessJWT{}, fmt.Errorf("create access jwt: %w", err)
@@ -161,26 +176,42 @@ func (s *Store) CreateAccessJWT(j AccessJWT) (AccessJWT, error) {
 func (s *Store) AccessJWT(jti string) (AccessJWT, APIKey, error) {
 	var j AccessJWT
 	var k APIKey
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bucketAccessJWTs), []byte(jti), &j); err != nil {
 			return err
 		}
 		return getJSON(tx.Bucket(bucketKeys), []byte(j.KeyID), &k)
 	})
-	return j, k, err
+	if err != nil {
+		return AccessJWT{}, APIKey{}, fmt.Errorf("access jwt %s: %w", jti, err)
+	}
+	return j, k, nil
 }
 
-// AccessJWTs lists an account's access JWTs, newest first.
+// AccessJWTs lists an account's access JWTs (all accounts' when accountID
+// is empty), newest first.
 func (s *Store) AccessJWTs(accountID string) ([]AccessJWT, error) {
-	return list(s.db, bucketAccessJWTs, func(j *AccessJWT) bool { return accountID == "" || j.AccountID == accountID },
-		func(j *AccessJWT) time.Time { return j.Created }, true)
+	created := func(j *AccessJWT) time.Time { return j.Created }
+	if accountID == "" {
+		return listAll(s, bucketAccessJWTs, created, true)
+	}
+	return listAccount(s, bucketJWTsByAcct, bucketAccessJWTs, accountID, created, true)
+}
+
+// ListAccessJWTs returns a page of an account's access JWTs, newest first.
+func (s *Store) ListAccessJWTs(accountID string, p Page) ([]AccessJWT, string, error) {
+	out, next, err := listPage[AccessJWT](s, bucketJWTsByAcct, bucketAccessJWTs, accountID, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("list access jwts: %w", err)
+	}
+	return out, next, nil
 }
 
 // RevokeAccessJWT revokes one of an account's access JWTs (any account when
 // accountID is empty); the next request with it is refused.
 func (s *Store) RevokeAccessJWT(accountID, jti string) (AccessJWT, error) {
 	var j AccessJWT
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAccessJWTs)
 		if err := getJSON(b, []byte(jti), &j); err != nil {
 			return err
@@ -194,6 +225,7 @@ func (s *Store) RevokeAccessJWT(accountID, jti string) (AccessJWT, error) {
 		j.RevokedAt = s.now().UTC()
 		return putJSON(b, []byte(jti), j)
 	})
+	s.creds.invalidate() // tokens it minted (ParentJTI) may be cached
 	if err != nil {
 		return AccessJWT{}, fmt.Errorf("revoke access jwt %s: %w", jti, err)
 	}
@@ -205,7 +237,7 @@ func (s *Store) RevokeAccessJWT(accountID, jti string) (AccessJWT, error) {
 // transaction, so k uses left admit exactly k requests.
 func (s *Store) UseAccessJWT(jti string) (bool, error) {
 	ok := false
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
 		ok = false
 		b := tx.Bucket(bucketAccessJWTs)
 		var j AccessJWT
@@ -219,5 +251,8 @@ func (s *Store) UseAccessJWT(jti string) (bool, error) {
 		j.Uses++
 		return putJSON(b, []byte(jti), j)
 	})
-	return ok, err
+	if err != nil {
+		return false, fmt.Errorf("use access jwt %s: %w", jti, err)
+	}
+	return ok, nil
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -29,7 +28,7 @@ func (k APIKey) Revoked() bool { return !k.RevokedAt.IsZero() }
 func (s *Store) CreateAPIKey(k APIKey) (APIKey, error) {
 	k.ID = newID("key_")
 	k.Created = s.now().UTC()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketAccounts).Get([]byte(k.AccountID)) == nil {
 			return fmt.Errorf("account %q: %w", k.AccountID, ErrNotFound)
 		}
@@ -38,6 +37,9 @@ func (s *Store) CreateAPIKey(k APIKey) (APIKey, error) {
 			return fmt.Errorf("%w: duplicate key hash", ErrConflict)
 		}
 		if err := hb.Put(k.Hash, []byte(k.ID)); err != nil {
+			return err
+		}
+		if err := putRecordIndex(tx, bucketKeysByAcct, k.AccountID, k.Created, k.ID); err != nil {
 			return err
 		}
 		return putJSON(tx.Bucket(bucketKeys), []byte(k.ID), k)
@@ -54,34 +56,53 @@ func (s *Store) APIKeyByHash(hash []byte) (APIKey, error) {
 	if k, ok := s.creds.key(hash); ok {
 		return k, nil
 	}
+	// Only what was read under this generation may be cached: a
+	// revocation committing meanwhile bumps it (cache.go).
+	gen := s.creds.generation()
 	var k APIKey
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketKeyHash).Get(hash)
 		if id == nil {
 			return ErrNotFound
 		}
 		return getJSON(tx.Bucket(bucketKeys), id, &k)
 	})
-	if err == nil {
-		s.creds.putKey(hash, k)
+	if err != nil {
+		return APIKey{}, fmt.Errorf("api key by hash: %w", err)
 	}
-	return k, err
+	s.creds.putKey(gen, hash, k)
+	return k, nil
 }
 
 // APIKey returns the key with the given id.
 func (s *Store) APIKey(id string) (APIKey, error) {
 	var k APIKey
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return getJSON(tx.Bucket(bucketKeys), []byte(id), &k)
 	})
-	return k, err
+	if err != nil {
+		return APIKey{}, fmt.Errorf("api key %s: %w", id, err)
+	}
+	return k, nil
 }
 
 // APIKeys lists an account's keys (all accounts when accountID is empty),
 // oldest first.
 func (s *Store) APIKeys(accountID string) ([]APIKey, error) {
-	return list(s.db, bucketKeys, func(k *APIKey) bool { return accountID == "" || k.AccountID == accountID },
-		func(k *APIKey) time.Time { return k.Created }, false)
+	created := func(k *APIKey) time.Time { return k.Created }
+	if accountID == "" {
+		return listAll(s, bucketKeys, created, false)
+	}
+	return listAccount(s, bucketKeysByAcct, bucketKeys, accountID, created, false)
+}
+
+// ListAPIKeys returns a page of an account's keys, newest first.
+func (s *Store) ListAPIKeys(accountID string, p Page) ([]APIKey, string, error) {
+	out, next, err := listPage[APIKey](s, bucketKeysByAcct, bucketKeys, accountID, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("list api keys: %w", err)
+	}
+	return out, next, nil
 }
 
 // RevokeAPIKey marks a key revoked. accountID limits the revocation to that
@@ -89,7 +110,7 @@ func (s *Store) APIKeys(accountID string) ([]APIKey, error) {
 // by the key die with it because every token check loads its issuer.
 func (s *Store) RevokeAPIKey(accountID, id string) (APIKey, error) {
 	var k APIKey
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketKeys)
 		if err := getJSON(b, []byte(id), &k); err != nil {
 			return err
@@ -103,11 +124,9 @@ func (s *Store) RevokeAPIKey(accountID, id string) (APIKey, error) {
 		k.RevokedAt = s.now().UTC()
 		return putJSON(b, []byte(id), k)
 	})
-	s.creds.clear() // the key and every token it issued
+	s.creds.invalidate() // the key and every token it issued
 	if err != nil {
 		return APIKey{}, fmt.Errorf("revoke key %s: %w", id, err)
 	}
 	return k, nil
 }
-
-func getJSONRaw(raw []byte, v any) error { return json.Unmarshal(raw, v) }

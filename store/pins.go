@@ -1,10 +1,12 @@
 package store
 
 import (
-	"bytes"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
-	"strings"
+	"maps"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,6 +19,20 @@ const (
 	StatusPinned  = "pinned"
 	StatusFailed  = "failed"
 )
+
+// statusCodes are the statuses' one-byte codes in index keys.
+var statusCodes = map[string]byte{StatusQueued: 1, StatusPinning: 2, StatusPinned: 3, StatusFailed: 4}
+
+// allStatuses are the codes of every status, for a query that does not
+// filter by status.
+var allStatuses = []byte{1, 2, 3, 4}
+
+func statusCode(s string) (byte, error) {
+	if c, ok := statusCodes[s]; ok {
+		return c, nil
+	}
+	return 0, fmt.Errorf("%w: unknown pin status %q", ErrInvalid, s)
+}
 
 // Pin is one pin request: an upload or a pin-by-CID. Several pins may name
 // the same CID (within or across accounts); the CID stays until the last of
@@ -41,6 +57,13 @@ type Pin struct {
 	Updated      time.Time         `json:"updated,omitzero"`
 }
 
+func (p *Pin) clone() Pin {
+	c := *p
+	c.Metadata = maps.Clone(p.Metadata)
+	c.Origins = slices.Clone(p.Origins)
+	return c
+}
+
 // TokenUse is an upload token's use, committed with the pin records it
 // produced so the use count and the pins can never disagree.
 type TokenUse struct {
@@ -50,25 +73,36 @@ type TokenUse struct {
 
 // AddPins records pins in one durable transaction, with the token use (if
 // any) that produced them. IDs and unique creation times are assigned here.
-// Concurrent callers share fsyncs through bbolt's Batch.
+// The account's quota is checked in the same transaction, so parallel
+// uploads cannot pass it: a refusal is a *LimitError (LimitPins,
+// LimitStorage) and writes nothing. Concurrent callers share fsyncs through
+// bbolt's Batch.
 func (s *Store) AddPins(pins []Pin, use *TokenUse) ([]Pin, error) {
 	out := make([]Pin, len(pins))
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.batchWrite(func(tx *wtx) error {
 		// Batch may run fn again after a sibling failed; start from the input.
 		copy(out, pins)
+		for i := range out {
+			p := &out[i]
+			p.Created = s.nextCreated(tx.Tx)
+			p.ID = newPinID(tx.Bucket(bucketPins), p.Created)
+			if p.Status == "" {
+				p.Status = StatusPinned
+			}
+			if _, err := statusCode(p.Status); err != nil {
+				return err
+			}
+		}
+		if err := s.checkPinQuota(tx, out); err != nil {
+			return err
+		}
 		if use != nil {
-			if err := s.completeUse(tx, *use); err != nil {
+			if err := s.completeUse(tx.Tx, *use); err != nil {
 				return err
 			}
 		}
 		for i := range out {
-			p := &out[i]
-			p.ID = newID("pin_")
-			p.Created = s.nextCreated(tx)
-			if p.Status == "" {
-				p.Status = StatusPinned
-			}
-			if err := s.putPin(tx, p, true); err != nil {
+			if err := s.insertPin(tx, &out[i]); err != nil {
 				return err
 			}
 		}
@@ -83,67 +117,59 @@ func (s *Store) AddPins(pins []Pin, use *TokenUse) ([]Pin, error) {
 	return out, nil
 }
 
+// newPinID returns "pin_" and 16 hex digits: the creation time in
+// milliseconds (12 digits) and 4 random ones, retried until unique. Ids
+// that grow with time make pins/ a log written at its end, whose pages
+// fill to the append FillPercent instead of being split at random (the
+// records are half the database, and random ids left its pages 63% full)
+// and whose commit touches one leaf that the previous one touched too.
+func newPinID(pins *bolt.Bucket, created time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(created.UnixMilli())<<16)
+	for {
+		if _, err := rand.Read(b[6:]); err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		id := "pin_" + hex.EncodeToString(b[:])
+		if pins.Get([]byte(id)) == nil {
+			return id
+		}
+	}
+}
+
 // nextCreated returns now, or one nanosecond after the last pin's creation
 // time when the clock has not moved, so `created` is unique and usable as a
 // paging cursor.
 func (s *Store) nextCreated(tx *bolt.Tx) time.Time {
+	return s.reserveCreated(tx, s.now().UTC().UnixNano())
+}
+
+// reserveCreated returns at, or the first nanosecond after the last
+// creation time handed out, and records it as the last.
+func (s *Store) reserveCreated(tx *bolt.Tx, at int64) time.Time {
 	meta := tx.Bucket(bucketMeta)
-	now := s.now().UTC().UnixNano()
-	if v := meta.Get(keyLastCreated); v != nil {
-		if last := int64(binary.BigEndian.Uint64(v)); now <= last {
-			now = last + 1
+	if v := meta.Get(keyLastCreated); len(v) == 8 {
+		if last := int64(binary.BigEndian.Uint64(v)); at <= last {
+			at = last + 1
 		}
 	}
-	meta.Put(keyLastCreated, u64(uint64(now)))
-	return time.Unix(0, now).UTC()
+	meta.Put(keyLastCreated, u64(uint64(at)))
+	return time.Unix(0, at).UTC()
 }
 
-func acctKey(accountID string, created time.Time, id string) []byte {
-	k := make([]byte, 0, len(accountID)+1+8+len(id))
-	k = append(k, accountID...)
-	k = append(k, 0)
-	k = binary.BigEndian.AppendUint64(k, uint64(created.UnixNano()))
-	return append(k, id...)
-}
-
-func cidKey(accountID, cid, id string) []byte {
-	return []byte(accountID + "\x00" + cid + "\x00" + id)
-}
-
-// putPin writes p and, when isNew, its indexes and the CID's reference count.
-func (s *Store) putPin(tx *bolt.Tx, p *Pin, isNew bool) error {
+// insertPin writes a new pin record with its indexes and counters.
+func (s *Store) insertPin(tx *wtx, p *Pin) error {
 	if err := putJSON(tx.Bucket(bucketPins), []byte(p.ID), p); err != nil {
 		return err
 	}
-	if !isNew {
-		return nil
-	}
-	if err := tx.Bucket(bucketPinsByAcct).Put(acctKey(p.AccountID, p.Created, p.ID), nil); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketPinsByCID).Put(cidKey(p.AccountID, p.CID, p.ID), nil); err != nil {
-		return err
-	}
-	return addRef(tx, p.CID, 1)
+	return s.applyPin(tx, nil, p)
 }
 
-func addRef(tx *bolt.Tx, cid string, delta int64) error {
-	b := tx.Bucket(bucketCIDRefs)
-	var n int64
-	if v := b.Get([]byte(cid)); v != nil {
-		n = int64(binary.BigEndian.Uint64(v))
-	}
-	n += delta
-	if n <= 0 {
-		return b.Delete([]byte(cid))
-	}
-	return b.Put([]byte(cid), u64(uint64(n)))
-}
-
-// Pin returns one of an account's pins by id.
+// Pin returns one of an account's pins by id (any account's when
+// accountID is empty).
 func (s *Store) Pin(accountID, id string) (Pin, error) {
 	var p Pin
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bucketPins), []byte(id), &p); err != nil {
 			return err
 		}
@@ -152,143 +178,49 @@ func (s *Store) Pin(accountID, id string) (Pin, error) {
 		}
 		return nil
 	})
-	return p, err
+	if err != nil {
+		return Pin{}, fmt.Errorf("pin %s: %w", id, err)
+	}
+	return p, nil
 }
 
 // PinsByCID returns an account's pins of one CID, oldest first.
 func (s *Store) PinsByCID(accountID, cid string) ([]Pin, error) {
 	var out []Pin
-	err := s.db.View(func(tx *bolt.Tx) error {
-		prefix := []byte(accountID + "\x00" + cid + "\x00")
-		c := tx.Bucket(bucketPinsByCID).Cursor()
-		pins := tx.Bucket(bucketPins)
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			var p Pin
-			if err := getJSON(pins, k[len(prefix):], &p); err != nil {
-				return err
-			}
-			out = append(out, p)
+	err := s.view(func(tx *bolt.Tx) error {
+		groups := make([]scanGroup, len(allStatuses))
+		for i, st := range allStatuses {
+			groups[i] = scanGroup{group: fieldGroup(accountID, cid, st), st: st}
 		}
-		return nil
+		ids := mergeScan(tx, idxCID, groups, 0, maxNanos, true, func(entry) bool { return true }, 0, 0)
+		var err error
+		out, err = loadPins(tx, ids)
+		return err
 	})
-	sortByCreated(out, func(p *Pin) time.Time { return p.Created }, false)
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("pins by cid: %w", err)
+	}
+	return out, nil
 }
 
-// PinFilter selects pins in ListPins. Zero fields do not filter.
-type PinFilter struct {
-	CIDs   []string
-	Name   string
-	Match  string // exact (default), iexact, partial, ipartial
-	Status []string
-	Before time.Time // created strictly before
-	After  time.Time // created strictly after
-	Meta   map[string]string
-	Limit  int // 0 means no limit
-}
-
-func (f PinFilter) match(p *Pin) bool {
-	if len(f.CIDs) > 0 && !contains(f.CIDs, p.CID) {
-		return false
-	}
-	if len(f.Status) > 0 && !contains(f.Status, p.Status) {
-		return false
-	}
-	if !f.After.IsZero() && !p.Created.After(f.After) {
-		return false
-	}
-	if f.Name != "" {
-		switch f.Match {
-		case "iexact":
-			if !strings.EqualFold(p.Name, f.Name) {
-				return false
+func loadPins(tx *bolt.Tx, ids []string) ([]Pin, error) {
+	pins := tx.Bucket(bucketPins)
+	out := make([]Pin, len(ids))
+	for i, id := range ids {
+		if err := getJSON(pins, []byte(id), &out[i]); err != nil {
+			if err == ErrNotFound {
+				return nil, fmt.Errorf("%w: index names pin %s, which has no record", ErrCorrupt, id)
 			}
-		case "partial":
-			if !strings.Contains(p.Name, f.Name) {
-				return false
-			}
-		case "ipartial":
-			if !strings.Contains(strings.ToLower(p.Name), strings.ToLower(f.Name)) {
-				return false
-			}
-		default:
-			if p.Name != f.Name {
-				return false
-			}
+			return nil, err
 		}
 	}
-	for k, v := range f.Meta {
-		if p.Metadata[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// ListPins returns an account's pins matching f, newest first, and the total
-// number that match (ignoring Limit).
-func (s *Store) ListPins(accountID string, f PinFilter) ([]Pin, int, error) {
-	var out []Pin
-	total := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
-		prefix := []byte(accountID + "\x00")
-		c := tx.Bucket(bucketPinsByAcct).Cursor()
-		pins := tx.Bucket(bucketPins)
-		// Walk newest first: seek just past the newest possible key, or to
-		// the Before cursor, and step back.
-		var seek []byte
-		if f.Before.IsZero() {
-			seek = append(append([]byte{}, prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-		} else {
-			seek = binary.BigEndian.AppendUint64(append([]byte{}, prefix...), uint64(f.Before.UnixNano()))
-		}
-		k, _ := c.Seek(seek)
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
-			if len(k) < len(prefix)+8 {
-				continue
-			}
-			created := int64(binary.BigEndian.Uint64(k[len(prefix):]))
-			if !f.Before.IsZero() && created >= f.Before.UnixNano() {
-				continue
-			}
-			if !f.After.IsZero() && created <= f.After.UnixNano() {
-				break
-			}
-			var p Pin
-			if err := getJSON(pins, k[len(prefix)+8:], &p); err != nil {
-				return err
-			}
-			if !f.match(&p) {
-				continue
-			}
-			total++
-			if f.Limit == 0 || len(out) < f.Limit {
-				out = append(out, p)
-			}
-		}
-		return nil
-	})
-	return out, total, err
+	return out, nil
 }
 
 // DeletePin removes one of an account's pins and drops its CID reference.
 func (s *Store) DeletePin(accountID, id string) (Pin, error) {
 	var p Pin
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *wtx) error {
 		pins := tx.Bucket(bucketPins)
 		if err := getJSON(pins, []byte(id), &p); err != nil {
 			return err
@@ -299,13 +231,7 @@ func (s *Store) DeletePin(accountID, id string) (Pin, error) {
 		if err := pins.Delete([]byte(id)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketPinsByAcct).Delete(acctKey(p.AccountID, p.Created, p.ID)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketPinsByCID).Delete(cidKey(p.AccountID, p.CID, p.ID)); err != nil {
-			return err
-		}
-		return addRef(tx, p.CID, -1)
+		return s.applyPin(tx, &p, nil)
 	})
 	if err != nil {
 		return Pin{}, fmt.Errorf("delete pin %s: %w", id, err)
@@ -313,22 +239,76 @@ func (s *Store) DeletePin(accountID, id string) (Pin, error) {
 	return p, nil
 }
 
+// UpdatePin edits one of an account's pins (any account's when accountID
+// is empty) in one transaction: fn changes the name, description,
+// metadata or any other field but the pin's identity (id, account, CID,
+// created), and every index and counter follows. The status may change
+// too (UpdateQueuedPin is the pin fetcher's way). ErrNotFound means the
+// pin does not exist (or was deleted meanwhile).
+func (s *Store) UpdatePin(accountID, id string, fn func(*Pin) error) (Pin, error) {
+	p, err := s.updatePin(accountID, id, fn)
+	if err != nil {
+		return Pin{}, fmt.Errorf("update pin %s: %w", id, err)
+	}
+	return p, nil
+}
+
+func (s *Store) updatePin(accountID, id string, fn func(*Pin) error) (Pin, error) {
+	var p Pin
+	err := s.write(func(tx *wtx) error {
+		if err := getJSON(tx.Bucket(bucketPins), []byte(id), &p); err != nil {
+			return err
+		}
+		if accountID != "" && p.AccountID != accountID {
+			return ErrNotFound
+		}
+		before := p.clone()
+		if err := fn(&p); err != nil {
+			return err
+		}
+		if p.ID != before.ID || p.AccountID != before.AccountID || p.CID != before.CID || !p.Created.Equal(before.Created) {
+			return fmt.Errorf("%w: a pin's id, account, cid and created time cannot change", ErrInvalid)
+		}
+		if _, err := statusCode(p.Status); err != nil {
+			return err
+		}
+		p.Updated = s.now().UTC()
+		if err := putJSON(tx.Bucket(bucketPins), []byte(p.ID), &p); err != nil {
+			return err
+		}
+		return s.applyPin(tx, &before, &p)
+	})
+	return p, err
+}
+
 // LiveCIDs calls fn with every CID that at least one pin record references,
-// whatever its status. It is the root set for garbage collection.
+// whatever its status, as the reference index has them. LiveRoots is the
+// checked root set for garbage collection.
 func (s *Store) LiveCIDs(fn func(cid string) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketCIDRefs).ForEach(func(k, _ []byte) error { return fn(string(k)) })
 	})
+	if err != nil {
+		return fmt.Errorf("live cids: %w", err)
+	}
+	return nil
 }
 
 // RefCount returns how many pin records reference cid across all accounts.
 func (s *Store) RefCount(cid string) (int64, error) {
 	var n int64
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketCIDRefs).Get([]byte(cid)); v != nil {
-			n = int64(binary.BigEndian.Uint64(v))
-		}
+	err := s.view(func(tx *bolt.Tx) error {
+		n = int64(getU64(tx.Bucket(bucketCIDRefs), []byte(cid)))
 		return nil
 	})
 	return n, err
+}
+
+func addRef(tx *bolt.Tx, cid string, delta int64) error {
+	b := tx.Bucket(bucketCIDRefs)
+	n := int64(getU64(b, []byte(cid))) + delta
+	if n <= 0 {
+		return b.Delete([]byte(cid))
+	}
+	return b.Put([]byte(cid), u64(uint64(n)))
 }

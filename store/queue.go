@@ -1,7 +1,7 @@
 package store
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -10,30 +10,25 @@ import (
 // The pin-by-CID queue. A request is a Pin record whose status is queued or
 // pinning; the pinqueue/ index (created(8, big-endian) id -> nil) lists
 // them oldest first so a restart finds the unfinished ones without reading
-// every pin. The index may hold stale entries (a pin deleted while queued):
-// QueuedPins skips and prunes them, so DeletePin need not know the index.
-
-func queueKey(p *Pin) []byte {
-	k := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(p.ID)), uint64(p.Created.UnixNano()))
-	return append(k, p.ID...)
-}
-
-func pending(status string) bool { return status == StatusQueued || status == StatusPinning }
+// every pin. Every pin write keeps the index (applyQueue); QueuedPins also
+// skips and prunes entries a schema-3 database may have left stale.
 
 // AddQueuedPin records a pin-by-CID request with status queued in one
 // durable transaction and returns it with its id and unique creation time.
-// From this commit on its CID is a live root for GC.
+// From this commit on its CID is a live root for GC. The account's pin and
+// queue quotas are checked in the same transaction (a *LimitError:
+// LimitPins, LimitQueued).
 func (s *Store) AddQueuedPin(p Pin) (Pin, error) {
 	out := p
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.batchWrite(func(tx *wtx) error {
 		out = p
-		out.ID = newID("pin_")
-		out.Created = s.nextCreated(tx)
+		out.Created = s.nextCreated(tx.Tx)
+		out.ID = newPinID(tx.Bucket(bucketPins), out.Created)
 		out.Status = StatusQueued
-		if err := s.putPin(tx, &out, true); err != nil {
+		if err := s.checkQueueQuota(tx, out.AccountID); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketPinQueue).Put(queueKey(&out), nil)
+		return s.insertPin(tx, &out)
 	})
 	if err != nil {
 		return Pin{}, fmt.Errorf("add queued pin: %w", err)
@@ -41,32 +36,11 @@ func (s *Store) AddQueuedPin(p Pin) (Pin, error) {
 	return out, nil
 }
 
-// UpdateQueuedPin is UpdatePin for queue requests: it also keeps the queue
-// index in step, dropping the request from it once its status is neither
+// UpdateQueuedPin is UpdatePin for the pin fetcher, for any account: the
+// queue index follows the status, dropping the request once it is neither
 // queued nor pinning. ErrNotFound means the pin was deleted meanwhile.
 func (s *Store) UpdateQueuedPin(id string, fn func(*Pin) error) (Pin, error) {
-	var p Pin
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bucketPins), []byte(id), &p); err != nil {
-			return err
-		}
-		before := p
-		if err := fn(&p); err != nil {
-			return err
-		}
-		if p.ID != before.ID || p.AccountID != before.AccountID || p.CID != before.CID || !p.Created.Equal(before.Created) {
-			return fmt.Errorf("identity fields changed")
-		}
-		p.Updated = s.now().UTC()
-		if err := s.putPin(tx, &p, false); err != nil {
-			return err
-		}
-		q := tx.Bucket(bucketPinQueue)
-		if pending(p.Status) {
-			return q.Put(queueKey(&p), nil)
-		}
-		return q.Delete(queueKey(&p))
-	})
+	p, err := s.updatePin("", id, fn)
 	if err != nil {
 		return Pin{}, fmt.Errorf("update queued pin %s: %w", id, err)
 	}
@@ -78,12 +52,12 @@ func (s *Store) UpdateQueuedPin(id string, fn func(*Pin) error) (Pin, error) {
 func (s *Store) QueuedPins() ([]Pin, error) {
 	var out []Pin
 	var stale [][]byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		pins := tx.Bucket(bucketPins)
 		return tx.Bucket(bucketPinQueue).ForEach(func(k, _ []byte) error {
 			var p Pin
 			err := getJSON(pins, k[8:], &p)
-			if err == ErrNotFound || (err == nil && !pending(p.Status)) {
+			if errors.Is(err, ErrNotFound) || (err == nil && !pending(p.Status)) {
 				stale = append(stale, append([]byte(nil), k...))
 				return nil
 			}
@@ -98,7 +72,7 @@ func (s *Store) QueuedPins() ([]Pin, error) {
 		return nil, fmt.Errorf("queued pins: %w", err)
 	}
 	if len(stale) > 0 {
-		err = s.db.Update(func(tx *bolt.Tx) error {
+		err = s.update(func(tx *bolt.Tx) error {
 			q := tx.Bucket(bucketPinQueue)
 			for _, k := range stale {
 				if err := q.Delete(k); err != nil {

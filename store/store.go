@@ -1,23 +1,62 @@
-// Package store keeps ninja's records in one bbolt database: accounts, API
-// keys, upload tokens, pin records and analytics events. It is the only
-// package that imports bbolt.
+// Package store keeps ninja's records in one bbolt database: accounts,
+// credentials, pin records, quotas and analytics. It is the only package
+// that imports bbolt.
 //
-// The bucket tree:
+// Every list is a cursor over an index bucket and every count is a counter
+// written in the same transaction as the records it counts, so no query
+// decodes more records than it returns. Keys are built from length-prefixed
+// fields (lp) and 8-byte big-endian times (t), so they sort by time within
+// a group and no user-chosen string can forge another key. The bucket tree
+// (schema 4):
 //
-//	meta/
-//	  schema            -> uint64 schema version (big-endian)
-//	  lastCreated       -> int64 unix nanos of the newest pin (keeps `created` unique)
-//	accounts/  id       -> Account (JSON)
-//	keys/      id       -> APIKey (JSON)
-//	keyhash/   hash     -> key id
-//	tokens/    id       -> Token (JSON)
-//	tokhash/   hash     -> token id
-//	pins/      id       -> Pin (JSON)
-//	pinsbyacct/ account 0x00 created(8, big-endian) id -> nil   (newest-first paging)
-//	pinsbycid/  account 0x00 cid 0x00 id               -> nil   (lookup by CID)
-//	cidrefs/    cid     -> uint64 live pin count across accounts
-//	events/     seq(8, big-endian) -> Event (JSON)
-//	pinqueue/   created(8, big-endian) id -> nil   (pin-by-CID requests queued or pinning)
+//	meta/         schema -> uint64; lastCreated -> int64 (keeps pin `created` unique)
+//	accounts/     id -> Account (JSON)
+//	acctnames/    name -> id
+//	acctsbytime/  t(created) id -> nil
+//	keys/         id -> APIKey (JSON)
+//	keyhash/      hash -> key id
+//	keysbyacct/   lp(account) t(created) id -> nil
+//	tokens/       id -> Token (JSON)
+//	tokhash/      hash -> token id
+//	toksbyacct/   lp(account) t(created) id -> nil
+//	tokexpiry/    t(expiresAt) id -> nil                  (pruning)
+//	signingkeys/  kid -> SigningKey (JSON)
+//	sigkeysbyacct/ lp(account) t(created) kid -> nil
+//	jtis/         issuer 0x00 jti -> t(expires)           (consumed upload JWTs)
+//	jtiexpiry/    t(expires) jtis-key -> nil              (pruning)
+//	accessjwts/   jti -> AccessJWT (JSON)
+//	jwtsbyacct/   lp(account) t(created) jti -> nil
+//	pins/         id -> Pin (JSON)
+//	pinsbystatus/ lp(account) status(1) t(created) id -> name  (the account's pins: four groups)
+//	pinsbycid/    lp(account) lp(cid) status(1) t(created) id -> nil
+//	pinsbyname/   lp(account) lp(name) status(1) t(created) id -> nil
+//	pinsbymeta/   lp(account) lp(key) lp(value) status(1) t(created) id -> nil
+//	pinsbymime/   lp(account) lp(mimeType) status(1) t(created) id -> nil
+//	pinsbycred/   lp(account) lp(credentialID) status(1) t(created) id -> nil
+//	pincounts/    tag(1) group time-prefix(0..6) -> count-tree node (timeindex.go)
+//	pinqueue/     t(created) id -> nil                    (pin-by-CID requests queued or pinning)
+//	cidrefs/      cid -> uint64 pins of any status, all accounts (the GC root set)
+//	owners/       lp(cid) lp(account) -> owner (pinned pins, size, per-prefix counts)
+//	usage/        lp(account) -> Usage; lp("") is the whole server
+//	prefixes/     lp(account) prefix -> pinned pins and stored bytes by that credential prefix
+//	quotas/       lp(account) -> Quota (JSON): the operator's override
+//	events/       t(time) seq(8) -> Event (JSON): raw events, kept EventRetention
+//	gwreads/      day(4) cid -> anonymous gateway reads of that CID that day
+//	rollups/      lp(account) lp(prefix) day(4) -> day's stats (JSON); prefix "" is every credential
+//	storagedays/  lp(account) lp(prefix) day(4) -> int64 stored bytes added that day, net
+//
+// A group's group-and-time index (the pin indexes) has a count tree in
+// pincounts/, so a count under any time bound is O(log n) (timeindex.go);
+// ListPins says which index answers which filter. Schema 3 (the layout
+// before the indexes: records plus pinsbyacct/ and pinsbycid/ with 0x00
+// separators) migrates in place on the first open (migrate4.go), and the
+// schema-version key with the append-only migrations list is in schema.go.
+//
+// Background work, started by Open and stopped by Close: the analytics
+// batch writer (events.go) and the pruner (prune.go), which deletes expired
+// tokens after a grace, consumed jtis past their window, idle token
+// reservations and raw events past their retention, a bounded batch per
+// transaction.
 //
 // Every key, token and pin belongs to an account; queries take the account
 // and never return another account's records.
@@ -26,14 +65,12 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,11 +87,20 @@ var (
 	// ErrLimit means a write would pass a counted limit; the error is a
 	// *LimitError saying which.
 	ErrLimit = errors.New("limit reached")
+	// ErrInvalid is an argument the store cannot act on (a bad cursor, an
+	// offset past the cap, an unknown status).
+	ErrInvalid = errors.New("invalid argument")
+	// ErrCorrupt means the database file or a record in it is damaged; the
+	// error says what. Nothing is written after it.
+	ErrCorrupt = errors.New("database is corrupt")
 )
 
 // Limits a LimitError names.
 const (
 	LimitTokenBytes = "token total bytes" // an upload token's maxTotalMB
+	LimitStorage    = "stored bytes"      // Quota.MaxStoredBytes
+	LimitPins       = "pins"              // Quota.MaxPins
+	LimitQueued     = "queued pins"       // Quota.MaxQueued
 )
 
 // LimitError is a write refused because it would pass a counted limit.
@@ -70,50 +116,6 @@ func (e *LimitError) Error() string {
 // Is makes errors.Is(err, ErrLimit) true for every LimitError.
 func (e *LimitError) Is(target error) bool { return target == ErrLimit }
 
-var (
-	bucketMeta       = []byte("meta")
-	bucketAccounts   = []byte("accounts")
-	bucketKeys       = []byte("keys")
-	bucketKeyHash    = []byte("keyhash")
-	bucketTokens     = []byte("tokens")
-	bucketTokHash    = []byte("tokhash")
-	bucketPins       = []byte("pins")
-	bucketPinsByAcct = []byte("pinsbyacct")
-	bucketPinsByCID  = []byte("pinsbycid")
-	bucketCIDRefs    = []byte("cidrefs")
-	bucketEvents     = []byte("events")
-	bucketPinQueue   = []byte("pinqueue")
-
-	keySchema      = []byte("schema")
-	keyLastCreated = []byte("lastCreated")
-)
-
-// migrations bring a database from version i to i+1; the schema version is
-// len(migrations). Append, never edit.
-var migrations = []func(tx *bolt.Tx) error{
-	func(tx *bolt.Tx) error { // 0 -> 1: the initial bucket tree
-		for _, b := range [][]byte{bucketAccounts, bucketKeys, bucketKeyHash, bucketTokens,
-			bucketTokHash, bucketPins, bucketPinsByAcct, bucketPinsByCID, bucketCIDRefs, bucketEvents} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	},
-	func(tx *bolt.Tx) error { // 1 -> 2: the pin-by-CID queue index
-		_, err := tx.CreateBucketIfNotExists(bucketPinQueue)
-		return err
-	},
-	func(tx *bolt.Tx) error { // 2 -> 3: JWT credentials
-		for _, b := range [][]byte{bucketSigningKeys, bucketJTIs, bucketAccessJWTs} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	},
-}
-
 // Options configures Open.
 type Options struct {
 	// Timeout bounds the wait for bbolt's file lock, so a second process
@@ -124,10 +126,47 @@ type Options struct {
 	// EventFlushInterval bounds how long an analytics event waits in memory
 	// before it is committed; this is the crash loss window. Zero means 1s.
 	EventFlushInterval time.Duration
-	// ReadOnly opens the database without taking the write lock.
+	// ReadOnly opens the database without taking the write lock. The
+	// database must already be at the current schema.
 	ReadOnly bool
 	// Logger receives background errors; nil means slog.Default().
 	Logger *slog.Logger
+
+	// MustExist refuses to create a database: a missing or empty file is
+	// an error wrapping ErrNotFound. The server sets it when its block
+	// store already holds blocks, so a lost database is never replaced by
+	// an empty one whose GC would delete every block.
+	MustExist bool
+	// NoSync skips fsync on commit. Only for tests, benchmarks and bulk
+	// loads that can be redone: a crash can lose or damage the database.
+	NoSync bool
+
+	// DefaultQuota applies to accounts without an override; zero fields
+	// mean no limit.
+	DefaultQuota Quota
+	// EventRetention is how long raw events are kept (daily roll-ups are
+	// kept for ever). Zero means 7 days.
+	EventRetention time.Duration
+	// TokenGrace is how long an expired upload token is kept, and shown as
+	// expired, before pruning deletes it. Zero means 7 days.
+	TokenGrace time.Duration
+	// PruneInterval is how often the background pruner runs; zero means a
+	// minute, negative never (tests call Prune).
+	PruneInterval time.Duration
+	// UploadEndpoints are the event endpoints that count as uploads in the
+	// roll-ups; an entry ending in "/" matches every endpoint it starts.
+	// Nil means DefaultUploadEndpoints.
+	UploadEndpoints []string
+
+	// bolt, if set, changes bbolt's options (the commit-cost benchmark
+	// compares freelists with it).
+	bolt func(*bolt.Options)
+}
+
+// DefaultUploadEndpoints are the upload routes of every API dialect.
+var DefaultUploadEndpoints = []string{
+	"POST /upload", "POST /upload/new", "POST /v3/files",
+	"POST /pinning/pinFileToIPFS", "POST /pinning/pinJSONToIPFS", "PATCH /tus/",
 }
 
 // Store is the bbolt-backed record store. It is safe for concurrent use.
@@ -136,6 +175,7 @@ type Store struct {
 	now  func() time.Time
 	log  *slog.Logger
 	path string
+	opts Options
 
 	res      reservations
 	creds    credCache
@@ -148,8 +188,45 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the database at path and migrates it to the
-// current schema.
+// current schema. A truncated or damaged file is an error wrapping
+// ErrCorrupt, never a panic.
 func Open(path string, opts Options) (*Store, error) {
+	opts = withDefaults(opts)
+	if err := checkFile(path, opts.MustExist); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db, err := openDB(path, opts)
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// Pin records are small and written in bursts by concurrent uploads;
+	// bbolt's Batch coalesces them into one fsync. 2ms keeps the added
+	// latency well under a disk flush.
+	db.MaxBatchDelay = 2 * time.Millisecond
+	s := &Store{db: db, now: opts.Now, log: opts.Logger, path: path, opts: opts}
+	s.res.init(opts.Now)
+	s.creds.init()
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.events = make(chan Event, 4096)
+	s.flushed = make(chan chan struct{})
+	s.wg.Add(1)
+	go s.runEvents(ctx, opts.EventFlushInterval)
+	if !opts.ReadOnly && opts.PruneInterval > 0 {
+		s.wg.Add(1)
+		go s.runPruner(ctx, opts.PruneInterval)
+	}
+	return s, nil
+}
+
+func withDefaults(opts Options) Options {
 	if opts.Timeout == 0 {
 		opts.Timeout = time.Second
 	}
@@ -162,64 +239,51 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
+	if opts.EventRetention == 0 {
+		opts.EventRetention = 7 * 24 * time.Hour
+	}
+	if opts.TokenGrace == 0 {
+		opts.TokenGrace = 7 * 24 * time.Hour
+	}
+	if opts.PruneInterval == 0 {
+		opts.PruneInterval = time.Minute
+	}
+	if opts.UploadEndpoints == nil {
+		opts.UploadEndpoints = DefaultUploadEndpoints
+	}
+	return opts
+}
+
+// openDB opens the bbolt file, turning a panic or a fault on a damaged
+// page into ErrCorrupt (checkFile has already refused a file shorter than
+// its meta page says, which would fault past the end of the mapping).
+func openDB(path string, opts Options) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, r)
+		}
+	}()
+	bo := &bolt.Options{
 		Timeout:  opts.Timeout,
 		ReadOnly: opts.ReadOnly,
-		// The map freelist keeps allocation O(1) as the file grows to
-		// millions of pin records, where the array freelist slows commits.
-		FreelistType: bolt.FreelistMapType,
-	})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open store %s: %w", path, ErrLocked)
+		NoSync:   opts.NoSync,
+		// Measured in bench_test.go (BenchmarkAddPinsCommitCost): see
+		// freelistType.
+		FreelistType: freelistType,
 	}
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+	if opts.bolt != nil {
+		opts.bolt(bo)
 	}
-	// Pin records are small and written in bursts by concurrent uploads;
-	// bbolt's Batch coalesces them into one fsync. 2ms keeps the added
-	// latency well under a disk flush.
-	db.MaxBatchDelay = 2 * time.Millisecond
-	s := &Store{db: db, now: opts.Now, log: opts.Logger, path: path}
-	s.res.init()
-	s.creds.init()
-	if !opts.ReadOnly {
-		if err := s.migrate(); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open store %s: %w", path, err)
-		}
+	db, err = bolt.Open(path, 0o600, bo)
+	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.events = make(chan Event, 4096)
-	s.flushed = make(chan chan struct{})
-	s.wg.Add(1)
-	go s.runEvents(ctx, opts.EventFlushInterval)
-	return s, nil
+	return db, err
 }
 
-func (s *Store) migrate() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
-		}
-		var version uint64
-		if v := meta.Get(keySchema); v != nil {
-			version = binary.BigEndian.Uint64(v)
-		}
-		if version > uint64(len(migrations)) {
-			return fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(migrations))
-		}
-		for i := version; i < uint64(len(migrations)); i++ {
-			if err := migrations[i](tx); err != nil {
-				return fmt.Errorf("migration %d: %w", i+1, err)
-			}
-		}
-		return meta.Put(keySchema, u64(uint64(len(migrations))))
-	})
-}
-
-// Close flushes pending analytics events and closes the database.
+// Close stops the background work, flushes pending analytics events and
+// closes the database.
 func (s *Store) Close(ctx context.Context) error {
 	s.cancel()
 	done := make(chan struct{})
@@ -237,12 +301,50 @@ func (s *Store) Close(ctx context.Context) error {
 // Backup writes a consistent copy of the database to w while it is in use.
 func (s *Store) Backup(w io.Writer) (int64, error) {
 	var n int64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
 	})
 	return n, err
+}
+
+// view runs fn in a read transaction. bbolt panics on a damaged page, and
+// a page past the end of the mapping faults; both become ErrCorrupt errors
+// for this call rather than the end of the process.
+func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.recoverCorrupt(&err)
+	return s.db.View(fn)
+}
+
+// update runs fn in a write transaction (see view).
+func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.recoverCorrupt(&err)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		fillAppendBuckets(tx)
+		return fn(tx)
+	})
+}
+
+// batch is update through bbolt's Batch, which coalesces concurrent
+// callers into one commit; fn may run more than once.
+func (s *Store) batch(fn func(tx *bolt.Tx) error) error {
+	return s.db.Batch(func(tx *bolt.Tx) (err error) {
+		// fn runs on bbolt's batch goroutine: guard it there.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer s.recoverCorrupt(&err)
+		fillAppendBuckets(tx)
+		return fn(tx)
+	})
+}
+
+func (s *Store) recoverCorrupt(err *error) {
+	if r := recover(); r != nil {
+		s.log.Error("store: panic in a transaction", "panic", r, "stack", string(debug.Stack()))
+		*err = fmt.Errorf("%w: %v", ErrCorrupt, r)
+	}
 }
 
 // newID returns prefix followed by 16 random hex characters.
@@ -252,57 +354,4 @@ func newID(prefix string) string {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return prefix + hex.EncodeToString(b[:])
-}
-
-func u64(v uint64) []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], v)
-	return b[:]
-}
-
-// list decodes every record of a bucket, keeps those keep accepts (nil
-// keeps all) and orders them by creation time, oldest or newest first.
-func list[T any](db *bolt.DB, bucket []byte, keep func(*T) bool, created func(*T) time.Time, newestFirst bool) ([]T, error) {
-	var out []T
-	err := db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucket).ForEach(func(_, v []byte) error {
-			var rec T
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return err
-			}
-			if keep == nil || keep(&rec) {
-				out = append(out, rec)
-			}
-			return nil
-		})
-	})
-	sortByCreated(out, created, newestFirst)
-	return out, err
-}
-
-// sortByCreated orders records by their creation time.
-func sortByCreated[T any](out []T, created func(*T) time.Time, newestFirst bool) {
-	slices.SortStableFunc(out, func(a, b T) int {
-		c := created(&a).Compare(created(&b))
-		if newestFirst {
-			return -c
-		}
-		return c
-	})
-}
-
-func getJSON(b *bolt.Bucket, key []byte, v any) error {
-	raw := b.Get(key)
-	if raw == nil {
-		return ErrNotFound
-	}
-	return json.Unmarshal(raw, v)
-}
-
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return b.Put(key, raw)
 }

@@ -11,24 +11,26 @@ import (
 // Token is a signed upload token (sup_…). Like an API key, only the keyed
 // hash of its secret is stored.
 type Token struct {
-	ID               string            `json:"tokenId"`
-	AccountID        string            `json:"accountId"`
-	KeyID            string            `json:"keyId"` // issuing API key
-	Name             string            `json:"tokenName"`
-	Prefix           string            `json:"tokenPrefix"`
-	Hash             []byte            `json:"hash"`
-	Scopes           []string          `json:"scopes"`
-	Created          time.Time         `json:"createdAt"`
-	ExpiresAt        time.Time         `json:"expiresAt,omitzero"`
-	RevokedAt        time.Time         `json:"revokedAt,omitzero"`
-	MaxUploads       int64             `json:"maxUploads,omitempty"`
-	MaxFileBytes     int64             `json:"maxFileBytes,omitempty"`
-	MaxTotalBytes    int64             `json:"maxTotalBytes,omitempty"`
-	AllowedMimeTypes []string          `json:"allowedMimeTypes,omitempty"`
-	IPAllow          []string          `json:"ipWhitelist,omitempty"`
-	AllowedOrigins   []string          `json:"allowedOrigins,omitempty"`
-	BoundName        string            `json:"boundName,omitempty"`
-	BoundMetadata    map[string]string `json:"boundMetadata,omitempty"`
+	ID               string    `json:"tokenId"`
+	AccountID        string    `json:"accountId"`
+	KeyID            string    `json:"keyId"` // issuing API key
+	Name             string    `json:"tokenName"`
+	Prefix           string    `json:"tokenPrefix"`
+	Hash             []byte    `json:"hash"`
+	Scopes           []string  `json:"scopes"`
+	Created          time.Time `json:"createdAt"`
+	ExpiresAt        time.Time `json:"expiresAt,omitzero"`
+	RevokedAt        time.Time `json:"revokedAt,omitzero"`
+	MaxUploads       int64     `json:"maxUploads,omitempty"`
+	MaxFileBytes     int64     `json:"maxFileBytes,omitempty"`
+	MaxTotalBytes    int64     `json:"maxTotalBytes,omitempty"`
+	AllowedMimeTypes []string  `json:"allowedMimeTypes,omitempty"`
+	IPAllow          []string  `json:"ipWhitelist,omitempty"`
+	AllowedOrigins   []string  `json:"allowedOrigins,omitempty"`
+	// ParentJTI is the access JWT that minted the token, if any.
+	ParentJTI     string            `json:"parentJti,omitempty"`
+	BoundName     string            `json:"boundName,omitempty"`
+	BoundMetadata map[string]string `json:"boundMetadata,omitempty"`
 
 	UseCount      int64            `json:"useCount"`
 	BytesUploaded int64            `json:"bytesUploaded"`
@@ -40,23 +42,34 @@ type Token struct {
 func (s *Store) CreateToken(t Token) (Token, error) {
 	t.ID = newID("tok_")
 	t.Created = s.now().UTC()
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketKeys).Get([]byte(t.KeyID)) == nil {
-			return fmt.Errorf("issuer key %q: %w", t.KeyID, ErrNotFound)
-		}
-		hb := tx.Bucket(bucketTokHash)
-		if hb.Get(t.Hash) != nil {
-			return fmt.Errorf("%w: duplicate token hash", ErrConflict)
-		}
-		if err := hb.Put(t.Hash, []byte(t.ID)); err != nil {
-			return err
-		}
-		return putJSON(tx.Bucket(bucketTokens), []byte(t.ID), t)
-	})
+	err := s.update(func(tx *bolt.Tx) error { return createToken(tx, &t) })
 	if err != nil {
 		return Token{}, fmt.Errorf("create token: %w", err)
 	}
 	return t, nil
+}
+
+// createToken writes a new token with its hash and its indexes.
+func createToken(tx *bolt.Tx, t *Token) error {
+	if tx.Bucket(bucketKeys).Get([]byte(t.KeyID)) == nil {
+		return fmt.Errorf("issuer key %q: %w", t.KeyID, ErrNotFound)
+	}
+	hb := tx.Bucket(bucketTokHash)
+	if hb.Get(t.Hash) != nil {
+		return fmt.Errorf("%w: duplicate token hash", ErrConflict)
+	}
+	if err := hb.Put(t.Hash, []byte(t.ID)); err != nil {
+		return err
+	}
+	if err := putRecordIndex(tx, bucketToksByAcct, t.AccountID, t.Created, t.ID); err != nil {
+		return err
+	}
+	if !t.ExpiresAt.IsZero() {
+		if err := tx.Bucket(bucketTokExpiry).Put(timeIDKey(t.ExpiresAt, []byte(t.ID)), nil); err != nil {
+			return err
+		}
+	}
+	return putJSON(tx.Bucket(bucketTokens), []byte(t.ID), t)
 }
 
 // TokenByHash finds a token and its issuing key by the keyed hash of the
@@ -67,9 +80,10 @@ func (s *Store) TokenByHash(hash []byte) (Token, APIKey, error) {
 	if c, ok := s.creds.token(hash); ok {
 		return c.token, c.key, nil
 	}
+	gen := s.creds.generation() // see APIKeyByHash
 	var t Token
 	var k APIKey
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketTokHash).Get(hash)
 		if id == nil {
 			return ErrNotFound
@@ -79,17 +93,18 @@ func (s *Store) TokenByHash(hash []byte) (Token, APIKey, error) {
 		}
 		return getJSON(tx.Bucket(bucketKeys), []byte(t.KeyID), &k)
 	})
-	if err == nil {
-		s.creds.putToken(hash, cachedToken{token: t, key: k})
+	if err != nil {
+		return Token{}, APIKey{}, fmt.Errorf("token by hash: %w", err)
 	}
-	return t, k, err
+	s.creds.putToken(gen, hash, cachedToken{token: t, key: k})
+	return t, k, nil
 }
 
 // Token returns one of an account's tokens (any account when accountID is
 // empty).
 func (s *Store) Token(accountID, id string) (Token, error) {
 	var t Token
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bucketTokens), []byte(id), &t); err != nil {
 			return err
 		}
@@ -98,20 +113,38 @@ func (s *Store) Token(accountID, id string) (Token, error) {
 		}
 		return nil
 	})
-	return t, err
+	if err != nil {
+		return Token{}, fmt.Errorf("token %s: %w", id, err)
+	}
+	return t, nil
 }
 
-// Tokens lists an account's tokens, newest first.
+// Tokens lists an account's tokens (all accounts' when accountID is
+// empty), newest first. ListTokens pages.
 func (s *Store) Tokens(accountID string) ([]Token, error) {
-	return list(s.db, bucketTokens, func(t *Token) bool { return accountID == "" || t.AccountID == accountID },
-		func(t *Token) time.Time { return t.Created }, true)
+	created := func(t *Token) time.Time { return t.Created }
+	if accountID == "" {
+		return listAll(s, bucketTokens, created, true)
+	}
+	return listAccount(s, bucketToksByAcct, bucketTokens, accountID, created, true)
+}
+
+// ListTokens returns a page of an account's tokens, newest first.
+// Expired tokens are listed (as expired) until pruning deletes them,
+// Options.TokenGrace after they expire.
+func (s *Store) ListTokens(accountID string, p Page) ([]Token, string, error) {
+	out, next, err := listPage[Token](s, bucketToksByAcct, bucketTokens, accountID, p)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tokens: %w", err)
+	}
+	return out, next, nil
 }
 
 // RevokeToken marks one of an account's tokens revoked (any account when
 // accountID is empty).
 func (s *Store) RevokeToken(accountID, id string) (Token, error) {
 	var t Token
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTokens)
 		if err := getJSON(b, []byte(id), &t); err != nil {
 			return err
@@ -125,7 +158,7 @@ func (s *Store) RevokeToken(accountID, id string) (Token, error) {
 		t.RevokedAt = s.now().UTC()
 		return putJSON(b, []byte(id), t)
 	})
-	s.creds.clear()
+	s.creds.invalidate()
 	if err != nil {
 		return Token{}, fmt.Errorf("revoke token %s: %w", id, err)
 	}
@@ -140,14 +173,42 @@ func (s *Store) RevokeToken(accountID, id string) (Token, error) {
 // the in-flight count under one lock, so a check never sees a use twice.
 type reservations struct {
 	mu     sync.Mutex
+	now    func() time.Time
 	tokens map[string]*usage
 }
 
 type usage struct {
 	used, bytes, inflight int64
+	touched               time.Time // last Reserve or finish, for pruning
 }
 
-func (r *reservations) init() { r.tokens = make(map[string]*usage) }
+func (r *reservations) init(now func() time.Time) {
+	r.now = now
+	r.tokens = make(map[string]*usage)
+}
+
+// pruneIdle forgets the tokens with no upload in flight that were last
+// touched before cutoff; the next Reserve reloads their counts. It returns
+// how many it forgot.
+func (r *reservations) pruneIdle(cutoff time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for id, u := range r.tokens {
+		if u.inflight == 0 && u.touched.Before(cutoff) {
+			delete(r.tokens, id)
+			n++
+		}
+	}
+	return n
+}
+
+// forget drops a deleted token's state.
+func (r *reservations) forget(tokenID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.tokens, tokenID)
+}
 
 // finish ends one reservation; committed says whether its use (of n bytes)
 // was written to the database.
@@ -161,6 +222,7 @@ func (r *reservations) finish(tokenID string, committed bool, n int64) {
 	if u.inflight > 0 {
 		u.inflight--
 	}
+	u.touched = r.now()
 	if committed {
 		u.used++
 		u.bytes += n
@@ -175,7 +237,7 @@ func (s *Store) Reserve(tokenID string) (bool, error) {
 	s.res.mu.Lock()
 	defer s.res.mu.Unlock()
 	var t Token
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.view(func(tx *bolt.Tx) error {
 		return getJSON(tx.Bucket(bucketTokens), []byte(tokenID), &t)
 	}); err != nil {
 		return false, fmt.Errorf("reserve %s: %w", tokenID, err)
@@ -192,6 +254,7 @@ func (s *Store) Reserve(tokenID string) (bool, error) {
 		return false, nil
 	}
 	u.inflight++
+	u.touched = s.res.now()
 	return true, nil
 }
 
