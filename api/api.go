@@ -202,11 +202,14 @@ type Status struct {
 	Queue   Queue    `json:"queue"`
 }
 
-// Storage is what an account has pinned: pinned records, and bytes with
-// each CID counted once.
+// Storage is what an account has pinned: pinned records, bytes with each
+// CID counted once, every record (any status) and pin-by-CID requests
+// queued or fetching.
 type Storage struct {
-	Pins  int64 `json:"pins"`
-	Bytes int64 `json:"bytes"`
+	Pins    int64 `json:"pins"`
+	Bytes   int64 `json:"bytes"`
+	Records int64 `json:"records"`
+	Queued  int64 `json:"queued"`
 }
 
 // Queue is the pin-by-CID queue's state.
@@ -334,4 +337,33 @@ type DayStats struct {
 type DayAmount struct {
 	Date  string `json:"date"`
 	Bytes int64  `json:"bytes"`
+}
+
+// Quota is an account's limits as the admin API shows and takes them: 0
+// means the server's default (in an override) or no limit (in the
+// effective quota), -1 no limit. Byte fields take a number of bytes or a
+// size string ("10GiB") when set.
+type Quota struct {
+	MaxStoredBytes int64 `json:"maxStoredBytes"`
+	MaxPins        int64 `json:"maxPins"`
+	MaxQueued      int64 `json:"maxQueued"`
+	MaxFetchBytes  int64 `json:"maxFetchBytes"`
+}
+
+// QuotaRequest is the body of PUT /admin/accounts/{account}/quota: every
+// field is optional (absent keeps the override's value); byte fields take
+// numbers or size strings, "default" (0) or "unlimited" (-1).
+type QuotaRequest struct {
+	MaxStoredBytes json.RawMessage `json:"maxStoredBytes,omitempty"`
+	MaxPins        json.RawMessage `json:"maxPins,omitempty"`
+	MaxQueued      json.RawMessage `json:"maxQueued,omitempty"`
+	MaxFetchBytes  json.RawMessage `json:"maxFetchBytes,omitempty"`
+}
+
+// AccountQuota answers GET and PUT /admin/accounts/{account}/quota.
+type AccountQuota struct {
+	Account   Account `json:"account"`
+	Effective Quota   `json:"effective"`
+	Override  Quota   `json:"override"`
+	Usage     Storage `json:"usage"`
 }

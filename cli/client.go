@@ -200,6 +200,41 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	return decodeResponse(resp, out)
 }
 
+// listAll fetches every page of a list endpoint (following X-Next-Cursor)
+// into one slice.
+func listAll[T any](ctx context.Context, c *apiClient, path string) ([]T, error) {
+	var all []T
+	cursor := ""
+	for {
+		p := path
+		if cursor != "" {
+			sep := "?"
+			if strings.Contains(p, "?") {
+				sep = "&"
+			}
+			p += sep + "cursor=" + url.QueryEscape(cursor)
+		}
+		req, err := c.request(ctx, "GET", p, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var page []T
+		err = decodeResponse(resp, &page)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if cursor = resp.Header.Get("X-Next-Cursor"); cursor == "" {
+			return all, nil
+		}
+	}
+}
+
 // apiError is an error answer of the API.
 type apiError struct {
 	Status  int

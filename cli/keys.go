@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -34,8 +35,8 @@ func newAccountCmd(g *globalFlags) *cobra.Command {
 		Short: "List accounts",
 		Args:  cobra.NoArgs,
 		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
-			var list []api.Account
-			if err := c.do(cmd.Context(), "GET", "/admin/accounts", nil, &list); err != nil {
+			list, err := listAll[api.Account](cmd.Context(), c, "/admin/accounts")
+			if err != nil {
 				return err
 			}
 			if g.json {
@@ -48,8 +49,69 @@ func newAccountCmd(g *globalFlags) *cobra.Command {
 			}
 			return tw.Flush()
 		}),
-	})
+	}, newQuotaCmd(g))
 	return cmd
+}
+
+// newQuotaCmd is `ninja account quota NAME [--storage 10GiB --pins N
+// --queued N --fetch 1GiB]`: with no flag it shows the account's quota and
+// usage, with flags it sets the override ("default" or "unlimited" too).
+func newQuotaCmd(g *globalFlags) *cobra.Command {
+	var storage, pins, queued, fetch string
+	cmd := &cobra.Command{
+		Use:   "quota NAME [--storage 10GiB] [--pins N] [--queued N] [--fetch 1GiB]",
+		Short: "Show or set an account's quota (stored bytes, pins, queued pin requests, bytes per fetch)",
+		Args:  cobra.ExactArgs(1),
+		RunE: withClient(g, func(cmd *cobra.Command, args []string, c *apiClient) error {
+			path := "/admin/accounts/" + url.PathEscape(args[0]) + "/quota"
+			var out api.AccountQuota
+			req := api.QuotaRequest{MaxStoredBytes: quotaArg(storage), MaxPins: quotaArg(pins),
+				MaxQueued: quotaArg(queued), MaxFetchBytes: quotaArg(fetch)}
+			method, body := "GET", any(nil)
+			if storage+pins+queued+fetch != "" {
+				method, body = "PUT", req
+			}
+			if err := c.do(cmd.Context(), method, path, body, &out); err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			return printQuota(cmd, out)
+		}),
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&storage, "storage", "", `bytes stored, each CID once ("10GiB", "default", "unlimited")`)
+	fl.StringVar(&pins, "pins", "", "pin records")
+	fl.StringVar(&queued, "queued", "", "pin-by-CID requests queued at once")
+	fl.StringVar(&fetch, "fetch", "", "bytes one pin-by-CID fetch may pull")
+	return cmd
+}
+
+func quotaArg(v string) json.RawMessage {
+	if v == "" {
+		return nil
+	}
+	return jsonString(v)
+}
+
+func printQuota(cmd *cobra.Command, q api.AccountQuota) error {
+	limit := func(n int64, bytes bool) string {
+		switch {
+		case n <= 0:
+			return "no limit"
+		case bytes:
+			return human(n)
+		}
+		return fmt.Sprint(n)
+	}
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "account\t%s (%s)\n", q.Account.Name, q.Account.ID)
+	fmt.Fprintf(tw, "stored\t%s of %s\n", human(q.Usage.Bytes), limit(q.Effective.MaxStoredBytes, true))
+	fmt.Fprintf(tw, "pins\t%d of %s\n", q.Usage.Records, limit(q.Effective.MaxPins, false))
+	fmt.Fprintf(tw, "queued\t%d of %s\n", q.Usage.Queued, limit(q.Effective.MaxQueued, false))
+	fmt.Fprintf(tw, "per fetch\t%s\n", limit(q.Effective.MaxFetchBytes, true))
+	return tw.Flush()
 }
 
 func newKeyCmd(g *globalFlags) *cobra.Command {
@@ -104,8 +166,8 @@ func newKeyListCmd(g *globalFlags) *cobra.Command {
 		Short: "List API keys",
 		Args:  cobra.NoArgs,
 		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
-			var keys []api.Key
-			if err := c.do(cmd.Context(), "GET", "/admin/keys", nil, &keys); err != nil {
+			keys, err := listAll[api.Key](cmd.Context(), c, "/admin/keys")
+			if err != nil {
 				return err
 			}
 			if g.json {

@@ -52,6 +52,9 @@ type serveFlags struct {
 	allowPrivate   bool
 
 	uploadRate, mintRate, authFailRate float64
+	quotaStorage, quotaFetch           string
+	quotaPins, quotaQueued             int64
+	eventRetention, tokenGrace         time.Duration
 	maxConnsPerIP, maxFiles            int
 	bodyIdle                           time.Duration
 	bodyMinRate                        int64
@@ -103,6 +106,12 @@ a flag given on the command line wins.`,
 	fl.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", 256, "HTTP connections open at once from one client address (trusted proxies exempt); 0 no cap (NINJA_MAX_CONNS_PER_IP)")
 	fl.DurationVar(&f.bodyIdle, "body-idle-timeout", time.Minute, "fail a request whose body sends nothing for this long (NINJA_BODY_IDLE_TIMEOUT)")
 	fl.Int64Var(&f.bodyMinRate, "body-min-rate", 1024, "fail a request whose body averages fewer bytes per second over a minute (NINJA_BODY_MIN_RATE)")
+	fl.StringVar(&f.quotaStorage, "quota-storage", "", `default bytes one account may store, each CID once, e.g. "100GiB"; "" no limit (NINJA_QUOTA_STORAGE)`)
+	fl.Int64Var(&f.quotaPins, "quota-pins", 0, "default pin records one account may hold; 0 no limit (NINJA_QUOTA_PINS)")
+	fl.Int64Var(&f.quotaQueued, "quota-queued", 0, "default pin-by-CID requests one account may have queued at once; 0 no limit (NINJA_QUOTA_QUEUED)")
+	fl.StringVar(&f.quotaFetch, "quota-fetch", "", `default bytes one pin-by-CID fetch may pull, e.g. "10GiB"; "" no limit (NINJA_QUOTA_FETCH)`)
+	fl.DurationVar(&f.eventRetention, "event-retention", 7*24*time.Hour, "how long raw analytics events are kept (daily roll-ups are kept for ever) (NINJA_EVENT_RETENTION)")
+	fl.DurationVar(&f.tokenGrace, "token-grace", 7*24*time.Hour, "how long an expired upload token is kept, shown as expired, before it is deleted (NINJA_TOKEN_GRACE)")
 	fl.DurationVar(&f.pinTimeout, "pin-timeout", 10*time.Minute, "how long a pin-by-CID request may fetch before it fails (NINJA_PIN_TIMEOUT)")
 	fl.IntVar(&f.pinConcurrency, "pin-concurrency", 8, "pin-by-CID fetches in flight across all accounts (NINJA_PIN_CONCURRENCY)")
 	fl.IntVar(&f.pinPerAccount, "pin-concurrency-per-account", 2, "pin-by-CID fetches in flight per account (NINJA_PIN_CONCURRENCY_PER_ACCOUNT)")
@@ -115,6 +124,8 @@ a flag given on the command line wins.`,
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "log-format": "NINJA_LOG_FORMAT", "access-log": "NINJA_ACCESS_LOG", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
 		"gc-interval": "NINJA_GC_INTERVAL", "shutdown-timeout": "NINJA_SHUTDOWN_TIMEOUT", "reprovide-interval": "NINJA_REPROVIDE_INTERVAL",
+		"quota-storage": "NINJA_QUOTA_STORAGE", "quota-pins": "NINJA_QUOTA_PINS", "quota-queued": "NINJA_QUOTA_QUEUED",
+		"quota-fetch": "NINJA_QUOTA_FETCH", "event-retention": "NINJA_EVENT_RETENTION", "token-grace": "NINJA_TOKEN_GRACE",
 		"max-files": "NINJA_MAX_FILES", "max-conns-per-ip": "NINJA_MAX_CONNS_PER_IP", "body-idle-timeout": "NINJA_BODY_IDLE_TIMEOUT", "body-min-rate": "NINJA_BODY_MIN_RATE",
 		"upload-rate": "NINJA_UPLOAD_RATE", "mint-rate": "NINJA_MINT_RATE", "auth-failure-rate": "NINJA_AUTH_FAILURE_RATE",
 	} {
@@ -141,6 +152,10 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 	if err != nil {
 		return app.Options{}, fmt.Errorf("--max-upload: %w", err)
 	}
+	quota, err := f.defaultQuota()
+	if err != nil {
+		return app.Options{}, err
+	}
 	var proxies []netip.Prefix
 	if len(f.trustedProxies) > 0 {
 		if proxies, err = token.ParseCIDRs(f.trustedProxies); err != nil {
@@ -160,6 +175,7 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 			AllowPrivatePeers: f.allowPrivate,
 		},
 		Fetch:             pinning.FetchConfig{Timeout: f.pinTimeout, MaxConcurrent: f.pinConcurrency, MaxPerAccount: f.pinPerAccount},
+		Store:             store.Options{DefaultQuota: quota, EventRetention: f.eventRetention, TokenGrace: f.tokenGrace},
 		MaxUploadBytes:    maxUpload,
 		MaxFilesPerUpload: f.maxFiles,
 		RateLimits:        f.rateLimits(),
@@ -174,6 +190,28 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		},
 		Logger: logger,
 	}, nil
+}
+
+// defaultQuota is the quota of accounts without an override.
+func (f *serveFlags) defaultQuota() (store.Quota, error) {
+	q := store.Quota{MaxPins: f.quotaPins, MaxQueued: f.quotaQueued}
+	for _, b := range []struct {
+		flag, v string
+		dst     *int64
+	}{{"quota-storage", f.quotaStorage, &q.MaxStoredBytes}, {"quota-fetch", f.quotaFetch, &q.MaxFetchBytes}} {
+		if b.v == "" {
+			continue
+		}
+		n, err := token.ParseSize(b.v)
+		if err != nil {
+			return q, fmt.Errorf("--%s: %w", b.flag, err)
+		}
+		*b.dst = n
+	}
+	if q.MaxPins < 0 || q.MaxQueued < 0 {
+		return q, fmt.Errorf("--quota-pins and --quota-queued must not be negative")
+	}
+	return q, nil
 }
 
 // nonZeroOr is v, or none when v is zero (0 on the command line means "no

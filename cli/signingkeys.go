@@ -41,8 +41,8 @@ func newSigningKeyCmd(g *globalFlags) *cobra.Command {
 		Short: "List upload-signing keys",
 		Args:  cobra.NoArgs,
 		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
-			var keys []api.SigningKey
-			if err := c.do(cmd.Context(), "GET", "/upload-signing-keys", nil, &keys); err != nil {
+			keys, err := listAll[api.SigningKey](cmd.Context(), c, "/upload-signing-keys")
+			if err != nil {
 				return err
 			}
 			if g.json {

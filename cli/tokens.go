@@ -123,8 +123,8 @@ func newTokenListCmd(g *globalFlags) *cobra.Command {
 		Short: "List upload tokens with their usage",
 		Args:  cobra.NoArgs,
 		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
-			var tokens []api.Token
-			if err := c.do(cmd.Context(), "GET", "/signed-tokens", nil, &tokens); err != nil {
+			tokens, err := listAll[api.Token](cmd.Context(), c, "/signed-tokens")
+			if err != nil {
 				return err
 			}
 			if g.json {

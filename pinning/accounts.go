@@ -87,9 +87,10 @@ func (s *Service) CreateAccount(ctx context.Context, name string) (store.Account
 	return s.store.CreateAccount(name)
 }
 
-// Accounts lists every account, oldest first.
-func (s *Service) Accounts(ctx context.Context) ([]store.Account, error) {
-	return s.store.Accounts()
+// ListAccounts lists a page of accounts, newest first, and the next
+// page's cursor.
+func (s *Service) ListAccounts(ctx context.Context, page store.Page) ([]store.Account, string, error) {
+	return s.store.ListAccounts(page)
 }
 
 // FirstStart creates the first account and its admin key when the
@@ -109,4 +110,24 @@ func (s *Service) FirstStart(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("first start: %w", err)
 	}
 	return secret, nil
+}
+
+// Quota returns an account's effective quota (its override, else the
+// server's default) and its override alone; 0 fields mean no limit in the
+// effective one, the default in the override, and -1 no limit in both.
+func (s *Service) Quota(ctx context.Context, accountID string) (effective, override store.Quota, err error) {
+	effective, override, err = s.store.Quota(accountID)
+	if err != nil {
+		return store.Quota{}, store.Quota{}, fmt.Errorf("quota: %w", err)
+	}
+	return effective, override, nil
+}
+
+// SetQuota sets an account's override (the zero Quota removes it: the
+// default applies again).
+func (s *Service) SetQuota(ctx context.Context, accountID string, q store.Quota) error {
+	if err := s.store.SetQuota(accountID, q); err != nil {
+		return fmt.Errorf("set quota: %w", err)
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package pinning
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ninja-ipfs/ninja/store"
@@ -91,122 +90,35 @@ type DayStats struct {
 	Uploads, FailedUploads, Bytes, GatewayBytes, Requests int64
 }
 
-// UploadEndpoints are the route patterns whose requests count as uploads.
-var uploadEndpoints = map[string]bool{"POST /upload": true, "POST /upload/new": true}
-
 // Analytics reports an account's uploads, storage, file types and gateway
 // bandwidth over the UTC days [from, end), optionally only for the
-// credentials whose display prefix matches prefix (a display prefix, a
-// shorter prefix of one, or a whole key or token).
+// credentials whose display prefix matches prefix (a display prefix, or a
+// shorter prefix of one). It reads the store's daily roll-ups, never the
+// raw events, so a month costs the same at 10 million events as at ten.
+// Gateway reads are anonymous; they count for the accounts (and
+// credentials) whose pins held the CID when it was read.
 func (s *Service) Analytics(ctx context.Context, accountID string, from, end time.Time, prefix string) (Report, error) {
 	days := int(end.Sub(from).Hours() / 24)
 	if days < 1 || days > MaxAnalyticsDays {
 		return Report{}, fmt.Errorf("%w: the range must cover 1 to %d days", ErrInvalid, MaxAnalyticsDays)
 	}
-	pins, _, err := s.store.ListPins(accountID, store.PinFilter{})
+	r, err := s.store.Rollup(accountID, prefix, from, end)
 	if err != nil {
 		return Report{}, fmt.Errorf("analytics: %w", err)
 	}
-	out := newReport(from, end, prefix)
-	owned := out.addPins(pins, prefix)
-	err = s.store.Events("", from, end, func(e store.Event) error {
-		out.addEvent(e, accountID, prefix, owned)
-		return nil
-	})
-	if err != nil {
-		return Report{}, fmt.Errorf("analytics: %w", err)
+	out := Report{From: from, End: end, Prefix: prefix, Daily: make([]DayStats, len(r.Days)), StorageGrowth: make([]int64, len(r.Days))}
+	t := r.Totals
+	out.Totals = Totals{Uploads: t.Uploads, FailedUploads: t.FailedUploads, BytesUploaded: t.UploadedBytes,
+		StorageBytes: t.StoredBytes, Pins: t.Pins, GatewayBytes: t.GatewayBytes, GatewayReads: t.GatewayReads,
+		Requests: t.Requests, FileTypes: map[string]int64{}, FileTypesBytes: map[string]int64{}}
+	for mt, ft := range t.FileTypes {
+		out.Totals.FileTypes[mt] = ft.Count
+		out.Totals.FileTypesBytes[mt] = ft.Bytes
 	}
-	return *out, nil
-}
-
-func newReport(from, end time.Time, prefix string) *Report {
-	days := int(end.Sub(from).Hours() / 24)
-	out := &Report{From: from, End: end, Prefix: prefix, Daily: make([]DayStats, days), StorageGrowth: make([]int64, days)}
-	out.Totals.FileTypes = map[string]int64{}
-	out.Totals.FileTypesBytes = map[string]int64{}
-	for i := range days {
-		out.Daily[i].Date = from.AddDate(0, 0, i)
+	for i, d := range r.Days {
+		out.Daily[i] = DayStats{Date: d.Day, Uploads: d.Uploads, FailedUploads: d.FailedUploads, Bytes: d.UploadedBytes,
+			GatewayBytes: d.GatewayBytes, Requests: d.Requests}
+		out.StorageGrowth[i] = d.StoredBytes
 	}
-	return out
-}
-
-// prefixMatches reports whether an event's credential prefix matches the
-// filter.
-func prefixMatches(eventPrefix, filter string) bool {
-	if filter == "" {
-		return true
-	}
-	if eventPrefix == "" {
-		return false
-	}
-	return strings.HasPrefix(eventPrefix, filter) || strings.HasPrefix(filter, eventPrefix)
-}
-
-// addPins counts the pinned storage (now, and its growth over the range)
-// of the pins matching filter, each CID once, and returns their CIDs,
-// whose gateway reads belong to the report.
-func (out *Report) addPins(pins []store.Pin, filter string) map[string]bool {
-	owned := map[string]bool{}
-	growth := make([]int64, len(out.StorageGrowth))
-	var before int64
-	for _, p := range pins {
-		if !prefixMatches(p.Prefix, filter) || p.Status != store.StatusPinned {
-			continue
-		}
-		out.Totals.Pins++
-		if owned[p.CID] {
-			continue // stored once, however many pins name it
-		}
-		owned[p.CID] = true
-		size := pinBytes(p)
-		out.Totals.StorageBytes += size
-		switch {
-		case p.Created.Before(out.From):
-			before += size
-		case p.Created.Before(out.End):
-			growth[int(p.Created.Sub(out.From).Hours()/24)] += size
-		}
-	}
-	for i := range growth {
-		before += growth[i]
-		out.StorageGrowth[i] = before
-	}
-	return owned
-}
-
-// addEvent counts one event of the range: a gateway read of an owned CID,
-// or a request of the account by a credential matching filter.
-func (out *Report) addEvent(e store.Event, accountID, filter string, owned map[string]bool) {
-	d := &out.Daily[int(e.Time.Sub(out.From).Hours()/24)]
-	if e.AccountID == "" { // a gateway read
-		if e.GatewayBytes > 0 && owned[e.CID] {
-			d.GatewayBytes += e.GatewayBytes
-			out.Totals.GatewayBytes += e.GatewayBytes
-			out.Totals.GatewayReads++
-		}
-		return
-	}
-	if e.AccountID != accountID || !prefixMatches(e.Prefix, filter) {
-		return
-	}
-	d.Requests++
-	out.Totals.Requests++
-	if !uploadEndpoints[e.Endpoint] {
-		return
-	}
-	if e.Status < 200 || e.Status > 299 {
-		d.FailedUploads++
-		out.Totals.FailedUploads++
-		return
-	}
-	d.Uploads++
-	d.Bytes += e.Bytes
-	out.Totals.Uploads++
-	out.Totals.BytesUploaded += e.Bytes
-	mt := e.MimeType
-	if mt == "" {
-		mt = "application/octet-stream"
-	}
-	out.Totals.FileTypes[mt]++
-	out.Totals.FileTypesBytes[mt] += e.Bytes
+	return out, nil
 }

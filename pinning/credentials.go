@@ -22,6 +22,10 @@ type Principal struct {
 	// ClientIP is the address the request came from (for per-address
 	// rate limits); the zero Addr when unknown.
 	ClientIP netip.Addr
+
+	// parentJTI is the access JWT that minted an upload token, when that
+	// JWT counts uses: each request of the token is one of them.
+	parentJTI string
 }
 
 // Operator is the principal of the admin socket.
@@ -101,14 +105,22 @@ func (s *Service) authenticate(ctx context.Context, req AuthRequest) (Principal,
 		return pr, err
 	}
 	// An access JWT's maxUses counts requests it was allowed to make, so
-	// the use is taken only once every other check has passed.
-	if pr.Kind == token.KindAccessJWT && pr.MaxUses > 0 {
-		ok, err := s.store.UseAccessJWT(pr.CredentialID)
+	// the use is taken only once every other check has passed; a request
+	// of an upload token it minted is one of them too.
+	counted := ""
+	switch {
+	case pr.Kind == token.KindAccessJWT && pr.MaxUses > 0:
+		counted = pr.CredentialID
+	case pr.Kind == token.KindUploadToken && pr.parentJTI != "":
+		counted = pr.parentJTI
+	}
+	if counted != "" {
+		ok, err := s.store.UseAccessJWT(counted)
 		if err != nil {
 			return pr, fmt.Errorf("count access jwt use: %w", err)
 		}
 		if !ok {
-			return pr, fmt.Errorf("%w: the access JWT has no uses left", token.ErrExhausted)
+			return pr, fmt.Errorf("%w: the access JWT (or the one that minted this token) has no uses left", token.ErrExhausted)
 		}
 	}
 	return pr, nil
@@ -173,6 +185,22 @@ func (s *Service) resolveUploadToken(secret string) (Principal, error) {
 	case k.Revoked():
 		return named, fmt.Errorf("%w: the API key that issued this token was revoked", token.ErrRevoked)
 	}
+	// A token minted by an access JWT dies with that JWT (its expiry is
+	// within the JWT's already) and shares its uses.
+	counted := ""
+	if t.ParentJTI != "" {
+		jwt, _, err := s.store.AccessJWT(t.ParentJTI)
+		switch {
+		case errIsNotFound(err):
+			return named, fmt.Errorf("%w: the access JWT that minted this token is gone", token.ErrRevoked)
+		case err != nil:
+			return named, fmt.Errorf("look up the token's access jwt: %w", err)
+		case !jwt.RevokedAt.IsZero():
+			return named, fmt.Errorf("%w: the access JWT that minted this token was revoked", token.ErrRevoked)
+		case jwt.MaxUses > 0:
+			counted = jwt.JTI
+		}
+	}
 	parent, err := keyGrant(k)
 	if err != nil {
 		return named, err
@@ -181,7 +209,7 @@ func (s *Service) resolveUploadToken(secret string) (Principal, error) {
 	if err != nil {
 		return named, err
 	}
-	return Principal{Grant: g}, nil
+	return Principal{Grant: g, parentJTI: counted}, nil
 }
 
 // keyGrant is the Grant of an API key: everything its scopes allow.

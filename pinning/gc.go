@@ -28,7 +28,10 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCResult, error) {
 	var roots int
 	stats, err := s.node.GCFunc(ctx, func(context.Context) ([]cid.Cid, error) {
 		var live []cid.Cid
-		err := s.store.LiveCIDs(func(v string) error {
+		// From the pin records themselves, cross-checked with the CID
+		// reference index: a record that does not decode, or any
+		// disagreement, stops GC before it deletes anything.
+		err := s.store.LiveRoots(ctx, func(v string) error {
 			c, err := cid.Decode(v)
 			if err != nil {
 				return fmt.Errorf("pin references %q, which is not a CID: refusing to collect garbage", v)

@@ -64,9 +64,10 @@ func scopeNames(scopes []token.Scope) []string {
 	return out
 }
 
-// APIKeys lists an account's API keys, oldest first.
-func (s *Service) APIKeys(ctx context.Context, accountID string) ([]store.APIKey, error) {
-	return s.store.APIKeys(accountID)
+// APIKeys lists a page of an account's API keys, newest first, and the
+// next page's cursor.
+func (s *Service) APIKeys(ctx context.Context, accountID string, page store.Page) ([]store.APIKey, string, error) {
+	return s.store.ListAPIKeys(accountID, page)
 }
 
 // RevokeAPIKey revokes a key of any account (the operator's call): every
@@ -161,8 +162,12 @@ func (s *Service) CreateUploadToken(ctx context.Context, parent token.Grant, spe
 	if name == "" {
 		name = "Upload token"
 	}
+	parentJTI := ""
+	if parent.Kind == token.KindAccessJWT {
+		parentJTI = parent.CredentialID // the token dies with the JWT and shares its uses
+	}
 	t, err := s.store.CreateToken(store.Token{
-		AccountID: parent.AccountID, KeyID: parent.IssuerKeyID, Name: name,
+		AccountID: parent.AccountID, KeyID: parent.IssuerKeyID, Name: name, ParentJTI: parentJTI,
 		Prefix: token.DisplayPrefix(secret), Hash: sum[:], Scopes: []string{string(token.ScopeUpload)},
 		ExpiresAt: c.ExpiresAt, MaxUploads: c.MaxUploads, MaxFileBytes: c.MaxFileBytes, MaxTotalBytes: c.MaxTotalBytes,
 		AllowedMimeTypes: c.AllowedMimeTypes, IPAllow: ips, AllowedOrigins: c.AllowedOrigins,
@@ -192,22 +197,27 @@ func (s *Service) TokenStatus(t store.Token, keyRevoked bool) string {
 // revoked (their tokens are then revoked too).
 type TokenListing struct {
 	Tokens     []store.Token
+	Next       string          // cursor of the next page; "" at the end
 	KeyRevoked map[string]bool // by key id
 }
 
-// UploadTokens lists an account's upload tokens, newest first.
-func (s *Service) UploadTokens(ctx context.Context, accountID string) (TokenListing, error) {
-	tokens, err := s.store.Tokens(accountID)
+// UploadTokens lists a page of an account's upload tokens, newest first,
+// and the cursor of the next page ("" at the end).
+func (s *Service) UploadTokens(ctx context.Context, accountID string, page store.Page) (TokenListing, error) {
+	tokens, next, err := s.store.ListTokens(accountID, page)
 	if err != nil {
 		return TokenListing{}, fmt.Errorf("list tokens: %w", err)
 	}
-	keys, err := s.store.APIKeys(accountID)
-	if err != nil {
-		return TokenListing{}, fmt.Errorf("list tokens: %w", err)
-	}
-	out := TokenListing{Tokens: tokens, KeyRevoked: map[string]bool{}}
-	for _, k := range keys {
-		out.KeyRevoked[k.ID] = k.Revoked()
+	out := TokenListing{Tokens: tokens, Next: next, KeyRevoked: map[string]bool{}}
+	for _, t := range tokens {
+		if _, seen := out.KeyRevoked[t.KeyID]; seen {
+			continue
+		}
+		k, err := s.store.APIKey(t.KeyID)
+		if err != nil && !errIsNotFound(err) {
+			return TokenListing{}, fmt.Errorf("list tokens: %w", err)
+		}
+		out.KeyRevoked[t.KeyID] = err != nil || k.Revoked()
 	}
 	return out, nil
 }
@@ -251,9 +261,10 @@ func (s *Service) CreateSigningKey(ctx context.Context, parent token.Grant, name
 	return k, nil
 }
 
-// SigningKeys lists an account's upload-signing keys, oldest first.
-func (s *Service) SigningKeys(ctx context.Context, accountID string) ([]store.SigningKey, error) {
-	return s.store.SigningKeys(accountID)
+// SigningKeys lists a page of an account's upload-signing keys, newest
+// first, and the next page's cursor.
+func (s *Service) SigningKeys(ctx context.Context, accountID string, page store.Page) ([]store.SigningKey, string, error) {
+	return s.store.ListSigningKeys(accountID, page)
 }
 
 // RevokeSigningKey revokes one of an account's signing keys ("" for any
@@ -317,9 +328,10 @@ func (s *Service) CreateAccessJWT(ctx context.Context, parent token.Grant, spec 
 	return jwt, rec, nil
 }
 
-// AccessJWTs lists an account's access JWTs, newest first.
-func (s *Service) AccessJWTs(ctx context.Context, accountID string) ([]store.AccessJWT, error) {
-	return s.store.AccessJWTs(accountID)
+// AccessJWTs lists a page of an account's access JWTs, newest first, and
+// the next page's cursor.
+func (s *Service) AccessJWTs(ctx context.Context, accountID string, page store.Page) ([]store.AccessJWT, string, error) {
+	return s.store.ListAccessJWTs(accountID, page)
 }
 
 // RevokeAccessJWT revokes one of an account's access JWTs ("" for any

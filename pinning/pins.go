@@ -169,35 +169,46 @@ func (s *Service) ListPins(ctx context.Context, accountID string, f store.PinFil
 	return pins, total, nil
 }
 
-// Usage is what an account has pinned.
-type Usage struct {
-	Pins  int64 // pinned records
-	Bytes int64 // bytes stored, each CID counted once
-}
-
-// Usage reports an account's pinned records and stored bytes.
-func (s *Service) Usage(ctx context.Context, accountID string) (Usage, error) {
-	pins, _, err := s.store.ListPins(accountID, store.PinFilter{Status: []string{store.StatusPinned}})
+// Usage reports an account's pins and stored bytes (each CID once), from
+// counters the store keeps with every write.
+func (s *Service) Usage(ctx context.Context, accountID string) (store.Usage, error) {
+	u, err := s.store.AccountUsage(accountID)
 	if err != nil {
-		return Usage{}, fmt.Errorf("usage: %w", err)
-	}
-	var u Usage
-	seen := map[string]bool{}
-	for _, p := range pins {
-		u.Pins++
-		if !seen[p.CID] {
-			seen[p.CID] = true
-			u.Bytes += pinBytes(p)
-		}
+		return store.Usage{}, fmt.Errorf("usage: %w", err)
 	}
 	return u, nil
 }
 
-// pinBytes is a pin's size for storage accounting: its file bytes, or for
-// a pin by CID (which has no upload size) its DAG size.
-func pinBytes(p store.Pin) int64 {
-	if p.Size > 0 {
-		return p.Size
+// UpdatePin changes a pin's name, description or metadata (nil leaves each
+// as it is); every index follows.
+func (s *Service) UpdatePin(ctx context.Context, accountID, id string, name, description *string, metadata map[string]string) (store.Pin, error) {
+	if name != nil {
+		if err := checkLabel("name", *name, MaxNameLen); err != nil {
+			return store.Pin{}, err
+		}
 	}
-	return p.DagSize
+	if description != nil {
+		if err := checkLabel("description", *description, MaxDescLen); err != nil {
+			return store.Pin{}, err
+		}
+	}
+	if err := checkMetadata(metadata); err != nil {
+		return store.Pin{}, err
+	}
+	p, err := s.store.UpdatePin(accountID, id, func(p *store.Pin) error {
+		if name != nil {
+			p.Name = *name
+		}
+		if description != nil {
+			p.Description = *description
+		}
+		if metadata != nil {
+			p.Metadata = metadata
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Pin{}, fmt.Errorf("update pin: %w", err)
+	}
+	return p, nil
 }

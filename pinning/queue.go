@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/ninja-ipfs/ninja/node"
 	"github.com/ninja-ipfs/ninja/store"
 )
 
@@ -204,7 +205,7 @@ func (f *fetcher) work(ctx context.Context, cancel context.CancelFunc, pin store
 	var size uint64
 	start := time.Now()
 	if err == nil {
-		size, err = f.s.node.FetchDAGLimit(ctx, c, pin.Origins, 0)
+		size, err = f.fetch(ctx, c, pin)
 	}
 	if f.ctx.Err() != nil {
 		return // shutting down: the request resumes on the next start
@@ -227,6 +228,20 @@ func (f *fetcher) work(ctx context.Context, cancel context.CancelFunc, pin store
 	f.s.obs.Fetch("pinned", time.Since(start))
 	f.log.Info("pinned", "pin", pin.ID, "cid", pin.CID, "dagSize", size)
 	f.s.node.Announce(c)
+}
+
+// fetch pulls the DAG, at most the account's MaxFetchBytes from the
+// network: past it the fetch stops and the pin ends failed, saying so.
+func (f *fetcher) fetch(ctx context.Context, c cid.Cid, pin store.Pin) (uint64, error) {
+	q, _, err := f.s.store.Quota(pin.AccountID)
+	if err != nil {
+		return 0, fmt.Errorf("read the account's quota: %w", err)
+	}
+	size, err := f.s.node.FetchDAGLimit(ctx, c, pin.Origins, max(q.MaxFetchBytes, 0))
+	if errors.Is(err, node.ErrLimit) && q.MaxFetchBytes > 0 {
+		return 0, fmt.Errorf("%w (the account's quota for one pin-by-CID fetch is %d bytes)", err, q.MaxFetchBytes)
+	}
+	return size, err
 }
 
 // finish records a request's outcome: pinned with its DAG size, or failed

@@ -40,18 +40,24 @@ import (
 // Store is what the domain needs from the record store (*store.Store).
 type Store interface {
 	Accounts() ([]store.Account, error)
+	ListAccounts(p store.Page) ([]store.Account, string, error)
 	Account(idOrName string) (store.Account, error)
 	CreateAccount(name string) (store.Account, error)
+	AccountUsage(accountID string) (store.Usage, error)
+	Quota(accountID string) (effective, override store.Quota, err error)
+	SetQuota(accountID string, q store.Quota) error
 
 	CreateAPIKey(k store.APIKey) (store.APIKey, error)
 	APIKeyByHash(hash []byte) (store.APIKey, error)
+	APIKey(id string) (store.APIKey, error)
 	APIKeys(accountID string) ([]store.APIKey, error)
+	ListAPIKeys(accountID string, p store.Page) ([]store.APIKey, string, error)
 	RevokeAPIKey(accountID, id string) (store.APIKey, error)
 
 	CreateToken(t store.Token) (store.Token, error)
 	TokenByHash(hash []byte) (store.Token, store.APIKey, error)
 	Token(accountID, id string) (store.Token, error)
-	Tokens(accountID string) ([]store.Token, error)
+	ListTokens(accountID string, p store.Page) ([]store.Token, string, error)
 	RevokeToken(accountID, id string) (store.Token, error)
 	Reserve(tokenID string) (bool, error)
 	Release(tokenID, reason string)
@@ -64,23 +70,24 @@ type Store interface {
 	QueuedPins() ([]store.Pin, error)
 	PinsByCID(accountID, cid string) ([]store.Pin, error)
 	ListPins(accountID string, f store.PinFilter) ([]store.Pin, int, error)
+	UpdatePin(accountID, id string, fn func(*store.Pin) error) (store.Pin, error)
 	DeletePin(accountID, id string) (store.Pin, error)
 	Pin(accountID, id string) (store.Pin, error)
-	LiveCIDs(fn func(cid string) error) error
+	LiveRoots(ctx context.Context, fn func(cid string) error) error
 
 	CreateSigningKey(k store.SigningKey) (store.SigningKey, error)
 	SigningKey(kid string) (store.SigningKey, store.APIKey, error)
-	SigningKeys(accountID string) ([]store.SigningKey, error)
+	ListSigningKeys(accountID string, p store.Page) ([]store.SigningKey, string, error)
 	RevokeSigningKey(accountID, kid string) (store.SigningKey, error)
 	ConsumeJTI(issuer, jti string, expires time.Time) (bool, error)
 	CreateAccessJWT(j store.AccessJWT) (store.AccessJWT, error)
 	AccessJWT(jti string) (store.AccessJWT, store.APIKey, error)
-	AccessJWTs(accountID string) ([]store.AccessJWT, error)
+	ListAccessJWTs(accountID string, p store.Page) ([]store.AccessJWT, string, error)
 	RevokeAccessJWT(accountID, jti string) (store.AccessJWT, error)
 	UseAccessJWT(jti string) (bool, error)
 
 	RecordEvent(e store.Event)
-	Events(accountID string, from, to time.Time, fn func(store.Event) error) error
+	Rollup(accountID, prefix string, from, to time.Time) (store.Rollup, error)
 }
 
 // Node is what the domain needs from the embedded IPFS node (*node.Node).

@@ -14,10 +14,15 @@ func viewAccount(a store.Account) api.Account {
 }
 
 func (s *Server) handleAccountList(w http.ResponseWriter, r *http.Request) error {
-	all, err := s.svc.Accounts(r.Context())
+	page, err := pageOf(r)
 	if err != nil {
 		return err
 	}
+	all, next, err := s.svc.ListAccounts(r.Context(), page)
+	if err != nil {
+		return err
+	}
+	setNext(w, r, next)
 	out := make([]api.Account, len(all))
 	for i, a := range all {
 		out[i] = viewAccount(a)
@@ -53,10 +58,15 @@ func (s *Server) handleKeyList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	keys, err := s.svc.APIKeys(r.Context(), accountID)
+	page, err := pageOf(r)
 	if err != nil {
 		return err
 	}
+	keys, next, err := s.svc.APIKeys(r.Context(), accountID, page)
+	if err != nil {
+		return err
+	}
+	setNext(w, r, next)
 	out := make([]api.Key, len(keys))
 	for i, k := range keys {
 		out[i] = viewKey(k)
@@ -118,7 +128,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st.Storage = api.Storage{Pins: u.Pins, Bytes: u.Bytes}
+	st.Storage = api.Storage{Pins: u.Pinned, Bytes: u.StoredBytes, Records: u.Pins, Queued: u.Queued}
 	st.Queue.Queued, st.Queue.Running = s.svc.QueueStats()
 	writeJSON(w, http.StatusOK, st)
 	return nil

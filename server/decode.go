@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/ninja-ipfs/ninja/pinning"
+	"github.com/ninja-ipfs/ninja/store"
 )
 
 // maxSmallBody caps the JSON bodies of everything but uploads.
@@ -104,4 +105,35 @@ func mediaType(v string) string {
 // errInvalid is an invalid-input error with a message for the client.
 func errInvalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{pinning.ErrInvalid}, args...)...)
+}
+
+// pageOf reads a list's paging: limit (1 to 1000, default 100) and cursor
+// (the X-Next-Cursor of the previous page).
+func pageOf(r *http.Request) (store.Page, error) {
+	q := r.URL.Query()
+	p := store.Page{Cursor: q.Get("cursor")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxPageLimit {
+			return p, errInvalid("limit must be an integer from 1 to %d", store.MaxPageLimit)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// setNext tells the client where the next page is: an X-Next-Cursor
+// header and a Link header (rel="next"), so list answers keep their shape
+// (a bare array, as the seeds show) and a client that never pages gets the
+// first page, newest first.
+func setNext(w http.ResponseWriter, r *http.Request, next string) {
+	if next == "" {
+		return
+	}
+	q := r.URL.Query()
+	q.Set("cursor", next)
+	u := *r.URL
+	u.RawQuery = q.Encode()
+	w.Header().Set("X-Next-Cursor", next)
+	w.Header().Set("Link", "<"+u.RequestURI()+`>; rel="next"`)
 }

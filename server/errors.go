@@ -13,6 +13,7 @@ import (
 	"github.com/ninja-ipfs/ninja/api"
 	"github.com/ninja-ipfs/ninja/node"
 	"github.com/ninja-ipfs/ninja/pinning"
+	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
@@ -63,6 +64,7 @@ var errorTable = []struct {
 	{node.ErrAddrNotAllowed, http.StatusBadRequest, "BAD_REQUEST", "the address is not a public one"},
 	{node.ErrLimit, http.StatusBadRequest, "BAD_REQUEST", "the request goes past one of the server's limits"},
 	{pinning.ErrInvalid, http.StatusBadRequest, "BAD_REQUEST", "invalid request"},
+	{store.ErrInvalid, http.StatusBadRequest, "BAD_REQUEST", "invalid request"},
 	{pinning.ErrNotFound, http.StatusNotFound, "NOT_FOUND", "the requested object was not found"},
 	{errNoRoute, http.StatusNotFound, "NOT_FOUND", "no such endpoint"},
 	{errMethodNotAllowed, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method not allowed"},
@@ -70,6 +72,7 @@ var errorTable = []struct {
 	{pinning.ErrNoIssuer, http.StatusConflict, "NO_ISSUER", "no key can issue this credential"},
 	{pinning.ErrConflict, http.StatusConflict, "CONFLICT", "the request conflicts with an existing record"},
 	{pinning.ErrUnavailable, http.StatusServiceUnavailable, "UNAVAILABLE", "this server does not offer that"},
+	{store.ErrCorrupt, http.StatusInternalServerError, "DATABASE_CORRUPT", "the database is damaged"},
 	{pinning.ErrRateLimited, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests"},
 	{context.Canceled, http.StatusServiceUnavailable, "CANCELED", "the request was canceled"},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "CANCELED", "the request took too long"},

@@ -44,10 +44,15 @@ func (s *Server) handleSigningKeyList(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	keys, err := s.svc.SigningKeys(r.Context(), accountID)
+	page, err := pageOf(r)
 	if err != nil {
 		return err
 	}
+	keys, next, err := s.svc.SigningKeys(r.Context(), accountID, page)
+	if err != nil {
+		return err
+	}
+	setNext(w, r, next)
 	out := make([]api.SigningKey, len(keys))
 	for i, k := range keys {
 		out[i] = viewSigningKey(k)
@@ -102,10 +107,15 @@ func (s *Server) handleAccessJWTList(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	list, err := s.svc.AccessJWTs(r.Context(), accountID)
+	page, err := pageOf(r)
 	if err != nil {
 		return err
 	}
+	list, next, err := s.svc.AccessJWTs(r.Context(), accountID, page)
+	if err != nil {
+		return err
+	}
+	setNext(w, r, next)
 	out := make([]api.AccessJWT, len(list))
 	now := s.svc.Now()
 	for i, j := range list {

@@ -255,6 +255,8 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /admin/status", scope: token.ScopeAdmin, admin: true, h: s.handleStatus},
 		{pattern: "GET /admin/accounts", scope: token.ScopeAdmin, admin: true, h: s.handleAccountList},
 		{pattern: "POST /admin/accounts", scope: token.ScopeAdmin, admin: true, h: s.handleAccountCreate},
+		{pattern: "GET /admin/accounts/{account}/quota", scope: token.ScopeAdmin, admin: true, h: s.handleQuotaGet},
+		{pattern: "PUT /admin/accounts/{account}/quota", scope: token.ScopeAdmin, admin: true, h: s.handleQuotaSet},
 		{pattern: "GET /admin/keys", scope: token.ScopeAdmin, admin: true, h: s.handleKeyList},
 		{pattern: "POST /admin/keys", scope: token.ScopeAdmin, admin: true, h: s.handleKeyCreate},
 		{pattern: "DELETE /admin/keys/{id}", scope: token.ScopeAdmin, admin: true, h: s.handleKeyRevoke},

@@ -120,10 +120,15 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, err := s.svc.UploadTokens(r.Context(), accountID)
+	page, err := pageOf(r)
 	if err != nil {
 		return err
 	}
+	l, err := s.svc.UploadTokens(r.Context(), accountID, page)
+	if err != nil {
+		return err
+	}
+	setNext(w, r, l.Next)
 	out := make([]api.Token, len(l.Tokens))
 	for i, t := range l.Tokens {
 		out[i] = s.viewToken(t, l.KeyRevoked[t.KeyID])
