@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -111,10 +113,7 @@ func (s *Server) handleUploadList(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := api.UploadList{Count: total, Uploads: make([]api.UploadItem, len(pins))}
 	for i, p := range pins {
-		res := s.result(r, p)
-		res.Size = pinSize(p)
-		out.Uploads[i] = api.UploadItem{UploadResult: res, Description: p.Description,
-			Metadata: p.Metadata, Status: p.Status, ID: p.ID, DagSize: p.DagSize, Prefix: p.Prefix}
+		out.Uploads[i] = s.uploadItem(r, p)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -178,4 +177,49 @@ func (s *Server) handlePinByCID(w http.ResponseWriter, r *http.Request) error {
 	state(r).cid = rec.CID
 	writeJSON(w, http.StatusAccepted, statusOf(rec))
 	return nil
+}
+
+// handleUploadGet is GET /uploads/{id}: one record of the upload list, by
+// its id (pin ids are the request ids of the Pinning Service API too).
+func (s *Server) handleUploadGet(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.svc.Pin(r.Context(), actor(r).AccountID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.uploadItem(r, p))
+	return nil
+}
+
+// handleUploadUpdate is PATCH /uploads/{id} {name?, description?,
+// metadata?}: a field present replaces the record's (metadata as a whole);
+// an absent one is kept.
+func (s *Server) handleUploadUpdate(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name        *string         `json:"name"`
+		Description *string         `json:"description"`
+		Metadata    json.RawMessage `json:"metadata"`
+	}
+	if err := decodeJSON(w, r, maxSmallBody, &in, false); err != nil {
+		return err
+	}
+	meta, err := parseMetadata(in.Metadata)
+	if err != nil {
+		return err
+	}
+	if meta == nil && len(bytes.TrimSpace(in.Metadata)) > 0 && string(bytes.TrimSpace(in.Metadata)) != "null" {
+		meta = map[string]string{} // {} clears it
+	}
+	p, err := s.svc.UpdatePin(r.Context(), actor(r).AccountID, r.PathValue("id"), in.Name, in.Description, meta)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.uploadItem(r, p))
+	return nil
+}
+
+func (s *Server) uploadItem(r *http.Request, p store.Pin) api.UploadItem {
+	res := s.result(r, p)
+	res.Size = pinSize(p)
+	return api.UploadItem{UploadResult: res, Description: p.Description,
+		Metadata: p.Metadata, Status: p.Status, ID: p.ID, DagSize: p.DagSize, Prefix: p.Prefix}
 }

@@ -433,3 +433,39 @@ func TestPinOriginsCannotReachIntoPrivateNetworks(t *testing.T) {
 		t.Fatalf("%d pin requests recorded with private origins", n)
 	}
 }
+
+func TestAnUploadsNameDescriptionAndMetadataCanBeSeenAndEdited(t *testing.T) {
+	e := newEnv(t)
+	r := e.upload(e.key, "", [][2]string{{"description", "first"}, {"metadata", `{"a":"1"}`}}, filePart{name: "a.txt", data: []byte("edit me")})
+	c := r.json(t)["cid"].(string)
+	pins, _ := e.store.PinsByCID(e.acct.ID, c)
+	id := pins[0].ID
+	patch := func(body string, key string) response {
+		return e.do("PATCH", "/uploads/"+id, map[string]string{"X-Api-Key": key, "Content-Type": "application/json"}, strings.NewReader(body))
+	}
+	if r := patch(`{"name":"renamed.txt","metadata":{"b":"2"}}`, e.key); r.status != 200 {
+		t.Fatalf("PATCH: %d %s", r.status, r.body)
+	}
+	got := e.get("/uploads/"+id, e.key).json(t)
+	if got["name"] != "renamed.txt" || got["description"] != "first" || fmt.Sprint(got["metadata"]) != "map[b:2]" {
+		t.Fatalf("after PATCH: %v", got)
+	}
+	// The indexes follow: the new name finds it, the old does not.
+	if n := e.get("/psa/pins?name=renamed.txt", e.key).json(t)["count"]; n != float64(1) {
+		t.Errorf("the new name finds %v pins", n)
+	}
+	if n := e.get("/psa/pins?name=a.txt", e.key).json(t)["count"]; n != float64(0) {
+		t.Errorf("the old name still finds %v pins", n)
+	}
+	if r := patch(`{"name":"`+strings.Repeat("n", 256)+`"}`, e.key); r.status != 400 {
+		t.Errorf("a 256-byte name: %d", r.status)
+	}
+	readOnly := e.mintKey(e.acct.ID, token.ScopePinsRead)
+	if r := patch(`{"name":"x"}`, readOnly); r.status != 403 {
+		t.Errorf("PATCH with pins:read only: %d", r.status)
+	}
+	other, _ := e.store.CreateAccount("other")
+	if r := e.get("/uploads/"+id, e.mintKey(other.ID, token.ScopePinsRead)); r.status != 404 {
+		t.Errorf("another account reads the upload: %d", r.status)
+	}
+}

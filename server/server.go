@@ -222,6 +222,8 @@ func (s *Server) routeTable() []route {
 		{pattern: "POST /upload/new", scope: token.ScopeUpload, upload: true, h: s.handleUploadNew},
 		{pattern: "POST /upload", scope: token.ScopeUpload, selfAuth: true, upload: true, h: s.handleUpload},
 		{pattern: "GET /upload/list", scope: token.ScopePinsRead, h: s.handleUploadList},
+		{pattern: "GET /uploads/{id}", scope: token.ScopePinsRead, h: s.handleUploadGet},
+		{pattern: "PATCH /uploads/{id}", scope: token.ScopePinsWrite, h: s.handleUploadUpdate},
 		{pattern: "GET /pins/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, h: s.handlePinStatus},
 		{pattern: "GET /pin/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, h: s.handlePinStatus},
 		{pattern: "DELETE /pins/{cid}", scope: token.ScopePinsWrite, h: s.handleUnpin},
