@@ -3,6 +3,7 @@ package pinning
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ninja-ipfs/ninja/store"
@@ -62,11 +63,86 @@ func (s *Service) RecordRequest(r RequestRecord) {
 	}
 }
 
-// RecordGatewayRead records bytes the gateway served for a CID. Reads are
-// anonymous; they count for the accounts whose pins hold the CID.
+// RecordGatewayRead counts bytes the gateway served for a CID. Reads are
+// anonymous; they count for the accounts whose pins hold the CID. They are
+// summed in memory per CID and handed to the store once a second, one
+// event per CID: 100,000 reads of one file are one record, not 100,000.
 func (s *Service) RecordGatewayRead(c string, status int, n int64) {
-	s.store.RecordEvent(store.Event{Endpoint: "GET /ipfs/", Status: status, GatewayBytes: n, CID: c})
+	if c == "" || n <= 0 {
+		return
+	}
+	s.reads.add(c, n)
 }
+
+// gatewayReads sums anonymous reads per CID between flushes. It is bounded:
+// past maxPendingReads distinct CIDs it flushes early.
+type gatewayReads struct {
+	mu    sync.Mutex
+	sums  map[string]*readSum
+	flush func(map[string]*readSum)
+}
+
+type readSum struct {
+	reads, bytes int64
+	first        time.Time
+}
+
+const maxPendingReads = 4096
+
+func (g *gatewayReads) add(c string, n int64) {
+	g.mu.Lock()
+	r := g.sums[c]
+	if r == nil {
+		r = &readSum{first: time.Now()}
+		g.sums[c] = r
+	}
+	r.reads++
+	r.bytes += n
+	var full map[string]*readSum
+	if len(g.sums) >= maxPendingReads {
+		full, g.sums = g.sums, map[string]*readSum{}
+	}
+	g.mu.Unlock()
+	if full != nil {
+		g.flush(full)
+	}
+}
+
+// take returns the sums so far and starts new ones.
+func (g *gatewayReads) take() map[string]*readSum {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := g.sums
+	g.sums = map[string]*readSum{}
+	return out
+}
+
+// recordReads hands summed reads to the store, one event per CID.
+func (s *Service) recordReads(sums map[string]*readSum) {
+	for c, r := range sums {
+		s.store.RecordEvent(store.Event{Time: r.first.UTC(), Endpoint: "GET /ipfs/", Status: 200, GatewayBytes: r.bytes, Reads: r.reads, CID: c})
+	}
+}
+
+// runReads flushes the summed reads every second until ctx is done, and
+// once more then.
+func (s *Service) runReads(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.recordReads(s.reads.take())
+			return
+		case <-t.C:
+			s.recordReads(s.reads.take())
+		}
+	}
+}
+
+// FlushGatewayReads hands the summed reads to the store now (tests).
+func (s *Service) FlushGatewayReads() { s.recordReads(s.reads.take()) }
 
 // Report is an account's analytics over whole UTC days [From, End).
 type Report struct {

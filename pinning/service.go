@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -167,6 +168,10 @@ type Service struct {
 	limits    limits
 	obs       Observer
 	fetch     *fetcher // nil when fetching is disabled
+	reads     gatewayReads
+
+	stop context.CancelFunc // ends the background work below
+	wg   sync.WaitGroup
 }
 
 // New returns a Service over cfg's store and node and, unless
@@ -202,12 +207,20 @@ func New(cfg Config) (*Service, error) {
 		}
 		s.fetch = f
 	}
+	s.reads = gatewayReads{sums: map[string]*readSum{}, flush: s.recordReads}
+	bg, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.wg.Add(1)
+	go s.runReads(bg)
 	return s, nil
 }
 
-// Close stops the pin-by-CID workers. Requests cut short stay queued or
-// pinning in the store and resume on the next start.
+// Close stops the pin-by-CID workers and flushes the summed gateway reads.
+// Requests cut short stay queued or pinning in the store and resume on the
+// next start.
 func (s *Service) Close(ctx context.Context) error {
+	s.stop()
+	s.wg.Wait()
 	if s.fetch == nil {
 		return nil
 	}

@@ -291,3 +291,10 @@ func mustCID(t *testing.T, s string) cid.Cid {
 	}
 	return c
 }
+
+// flushEvents commits every analytics event now: the domain's summed
+// gateway reads, then the store's queue.
+func (e *env) flushEvents() {
+	e.svc.FlushGatewayReads()
+	e.store.FlushEvents()
+}

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ninja-ipfs/ninja/app"
+	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
@@ -98,4 +100,35 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestAnonymousGatewayReadsAreCountedInAggregate: a thousand reads of one
+// file are counted exactly in the owner's analytics, but stored as sums,
+// not one record each.
+func TestAnonymousGatewayReadsAreCountedInAggregate(t *testing.T) {
+	e := newEnv(t)
+	data := []byte("read a thousand times")
+	c := e.uploadCID(e.key, data)
+	for range 1000 {
+		if r := e.get("/ipfs/"+c, ""); r.status != 200 {
+			t.Fatal(r.status)
+		}
+	}
+	e.flushEvents()
+	day := time.Now().UTC().Format("2006-01-02")
+	tot := e.get("/analytics?from="+day+"&to="+day, e.key).json(t)["totals"].(map[string]any)
+	if tot["gatewayRequests"] != float64(1000) || tot["gatewayBytes"] != float64(1000*len(data)) {
+		t.Fatalf("analytics after 1000 reads: %v", tot)
+	}
+	records := 0
+	from, to := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	e.store.Events("", from, to, func(ev store.Event) error {
+		if ev.AccountID == "" {
+			records++
+		}
+		return nil
+	})
+	if records > 5 {
+		t.Fatalf("%d stored records for 1000 anonymous reads of one CID, want a few sums", records)
+	}
 }

@@ -55,7 +55,7 @@ func (e *env) tokenUpload(tok string, name string, data []byte, headers map[stri
 
 func (e *env) tokenRecord(id string) store.Token {
 	e.t.Helper()
-	e.store.FlushEvents()
+	e.flushEvents()
 	t, err := e.store.Token("", id)
 	if err != nil {
 		e.t.Fatal(err)
@@ -465,7 +465,7 @@ func TestAnalyticsFiltersByKeyOrTokenPrefix(t *testing.T) {
 	up := e.upload(e.key, "", nil, filePart{name: "c.txt", data: []byte("hello from the key")})
 	keyCID := up.json(t)["cid"].(string)
 	e.get("/ipfs/"+keyCID, "")
-	e.store.FlushEvents()
+	e.flushEvents()
 
 	day := time.Now().UTC().Format("2006-01-02")
 	all := e.get("/analytics?from="+day+"&to="+day, e.key).json(t)
@@ -518,7 +518,7 @@ func TestRefusedTokenUploadsCountInAnalytics(t *testing.T) {
 	if r := e.tokenUpload(tok, "b.txt", []byte("late"), nil); r.status != 401 {
 		t.Fatalf("expired: %d", r.status)
 	}
-	e.store.FlushEvents()
+	e.flushEvents()
 	day := c.now().UTC().Format("2006-01-02")
 	tot := e.get("/analytics?from="+day+"&to="+day+"&apiKey="+prefix, e.key).json(t)["totals"].(map[string]any)
 	if tot["uploads"] != float64(1) || tot["failedUploads"] != float64(1) {

@@ -63,7 +63,13 @@ func (s *Store) enqueue(e Event) {
 	select {
 	case s.events <- e:
 	default:
-		s.log.Warn("analytics queue full, event dropped", "endpoint", e.Endpoint)
+		// One line per interval, with the count: a flood must not turn
+		// into a flood of log lines too.
+		n := s.dropped.Add(1)
+		now := s.now().UnixNano()
+		if last := s.droppedLogged.Load(); now-last >= int64(10*time.Second) && s.droppedLogged.CompareAndSwap(last, now) {
+			s.log.Warn("analytics queue full, events dropped", "dropped", n, "endpoint", e.Endpoint)
+		}
 	}
 }
 

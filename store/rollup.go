@@ -271,7 +271,7 @@ func (r *rollupBatch) gatewayRead(e Event) {
 		g = &gwRead{first: nanos(e.Time)}
 		r.reads[k] = g
 	}
-	g.reads++
+	g.reads += max(e.Reads, 1) // a caller may sum reads before recording them
 	g.bytes += e.GatewayBytes
 	g.first = min(g.first, nanos(e.Time))
 }

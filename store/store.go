@@ -181,10 +181,13 @@ type Store struct {
 	creds    credCache
 	eventSeq atomic.Uint64
 
-	events  chan Event
-	flushed chan chan struct{}
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	events chan Event
+	// dropped counts events dropped on a full queue; droppedLogged is when
+	// that was last logged (unix nanos).
+	dropped, droppedLogged atomic.Int64
+	flushed                chan chan struct{}
+	cancel                 context.CancelFunc
+	wg                     sync.WaitGroup
 }
 
 // Open opens (creating if needed) the database at path and migrates it to the
