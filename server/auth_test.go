@@ -211,3 +211,32 @@ func TestUnknownRoutesAnswerInTheErrorShape(t *testing.T) {
 		t.Errorf("405 without its Allow header: %v", r.header)
 	}
 }
+
+func TestAnEmptyScopeListIsAnErrorNotAFullKey(t *testing.T) {
+	e := newEnv(t)
+	r := e.postJSON("/admin/keys", e.admin, map[string]any{"name": "empty", "scopes": []string{}})
+	if r.status != 400 || r.reason(t) != "BAD_REQUEST" || !strings.Contains(string(r.body), "scopes") {
+		t.Fatalf(`"scopes": []: %d %s, want 400`, r.status, r.body)
+	}
+	for _, k := range e.get("/admin/keys", e.admin).jsonArray(t) {
+		if k["name"] == "empty" {
+			t.Fatal("a key was created from an empty scope list")
+		}
+	}
+}
+
+func TestAnUnparsableForwardedHopMakesTheClientUnknown(t *testing.T) {
+	e := newEnv(t, withProxies("127.0.0.1/32"))
+	// The whitelist holds the proxy's own network: a client address that
+	// cannot be read must not pass as the proxy's.
+	tok := e.newToken(map[string]any{"ipWhitelist": []string{"127.0.0.0/8"}})["token"].(string)
+	for _, xff := range []string{"not-an-ip", "203.0.113.9, garbage", "127.0.0.1, , 127.0.0.1"} {
+		r := e.tokenUpload(tok, "a.txt", []byte("x"), map[string]string{"X-Forwarded-For": xff})
+		if r.status != 403 || r.reason(t) != "IP_NOT_ALLOWED" {
+			t.Errorf("X-Forwarded-For %q through the trusted proxy: %d %s, want 403 IP_NOT_ALLOWED", xff, r.status, r.body)
+		}
+	}
+	if r := e.tokenUpload(tok, "a.txt", []byte("x"), map[string]string{"X-Forwarded-For": "127.0.0.5"}); r.status != 200 {
+		t.Errorf("a readable client address in the whitelist: %d %s", r.status, r.body)
+	}
+}

@@ -298,3 +298,13 @@ func (e *env) flushEvents() {
 	e.svc.FlushGatewayReads()
 	e.store.FlushEvents()
 }
+
+// jsonArray decodes a JSON array of objects.
+func (r response) jsonArray(t *testing.T) []map[string]any {
+	t.Helper()
+	var a []map[string]any
+	if err := json.Unmarshal(r.body, &a); err != nil {
+		t.Fatalf("response is not a JSON array: %v: %s", err, r.body)
+	}
+	return a
+}
