@@ -264,7 +264,7 @@ func BenchmarkStart1MPins(b *testing.B) {
 	b.Run("start", func(b *testing.B) {
 		var total time.Duration
 		for i := 0; i < b.N; i++ {
-			d, p := timeToServing(b, data, dir)
+			d, p, _ := timeToServing(b, data, dir)
 			b.StopTimer()
 			p.stop()
 			b.StartTimer()
@@ -325,8 +325,8 @@ func addManyPins(data, real string, n int) error {
 
 // timeToServing execs `ninja serve` on a port chosen beforehand and polls
 // /healthz until the first 200; it returns the time from exec and the
-// process, still running.
-func timeToServing(b *testing.B, data, logDir string) (time.Duration, *proc) {
+// process, still running, and its base URL.
+func timeToServing(b *testing.B, data, logDir string) (time.Duration, *proc, string) {
 	b.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(b))
 	cmd := exec.Command(ninjaBinary(b), "serve", "--data", data,
@@ -339,7 +339,7 @@ func timeToServing(b *testing.B, data, logDir string) (time.Duration, *proc) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return time.Since(t0), p
+				return time.Since(t0), p, "http://" + addr
 			}
 		}
 		select {
