@@ -37,7 +37,6 @@ var (
 	bucketPinCounts   = []byte("pincounts")
 	bucketPinQueue    = []byte("pinqueue")
 	bucketCIDRefs     = []byte("cidrefs")
-	bucketOwners      = []byte("owners")
 	bucketUsage       = []byte("usage")
 	bucketPrefixes    = []byte("prefixes")
 	bucketQuotas      = []byte("quotas")
@@ -56,7 +55,7 @@ var schema4Buckets = [][]byte{
 	bucketAcctNames, bucketAcctsByTime, bucketKeysByAcct, bucketToksByAcct, bucketTokExpiry,
 	bucketSigKeysByAc, bucketJTIExpiry, bucketJWTsByAcct, bucketPinsByStat,
 	bucketPinsByCID, bucketPinsByName, bucketPinsByMeta, bucketPinsByMime, bucketPinsByCred,
-	bucketPinCounts, bucketPinQueue, bucketCIDRefs, bucketOwners, bucketUsage, bucketPrefixes,
+	bucketPinCounts, bucketPinQueue, bucketCIDRefs, bucketUsage, bucketPrefixes,
 	bucketGWReads, bucketRollups, bucketStorageDays,
 }
 
@@ -68,7 +67,7 @@ var schema4Buckets = [][]byte{
 // metadata indexes were 49% full). 0.9 rather than 1.0 because appends
 // land at the end of each group, the middle of the bucket: a page split
 // at 100% would be split again by the next append into it. The CID and
-// name indexes, cidrefs/ and owners/ are written at random and keep 0.5.
+// name indexes and cidrefs/ are written at random and keep 0.5.
 var appendBuckets = [][]byte{
 	bucketPins, bucketEvents, bucketPinsByStat, bucketPinsByMime, bucketPinsByCred, bucketPinsByMeta,
 	bucketPinQueue, bucketAcctsByTime, bucketKeysByAcct, bucketToksByAcct, bucketSigKeysByAc,

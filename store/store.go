@@ -35,8 +35,8 @@
 //	pinsbycred/   lp(account) lp(credentialID) status(1) t(created) id -> nil
 //	pincounts/    tag(1) group time-prefix(0..6) -> count-tree node (timeindex.go)
 //	pinqueue/     t(created) id -> nil                    (pin-by-CID requests queued or pinning)
-//	cidrefs/      cid -> uint64 pins of any status, all accounts (the GC root set)
-//	owners/       lp(cid) lp(account) -> owner (pinned pins, size, per-prefix counts)
+//	cidrefs/      cid -> uint64 pins of any status, all accounts (the GC root set),
+//	              then per account pinning it: its pinned pins, size, per-prefix counts
 //	usage/        lp(account) -> Usage; lp("") is the whole server
 //	prefixes/     lp(account) prefix -> pinned pins and stored bytes by that credential prefix
 //	quotas/       lp(account) -> Quota (JSON): the operator's override
