@@ -76,23 +76,22 @@ var appendBuckets = [][]byte{
 
 // freelistType is bbolt's free-page list. bbolt writes the whole list on
 // every commit; the hashmap list rebuilds and sorts it from its spans each
-// time, the array list keeps it sorted. Measured with BenchmarkAddPinsCommitCost
-// (one-pin AddPins, each its own fsynced commit, CPU from getrusage, a
-// shared 2-core machine, medians of 3 runs of 300 commits):
+// time, the array list keeps it sorted. Measured with
+// BenchmarkAddPinsCommitCost (one-pin AddPins, each its own fsynced
+// commit, process CPU, the sizes and lists taking turns on a shared 2-core
+// machine, medians of 3 rounds of 200 commits, just after a bulk import):
 //
-//	                              10k pins   1M pins (2,900 free pages)
-//	hashmap                        1.72 ms    2.94 ms   1.7x
-//	array                          1.51 ms    2.00 ms   1.3x
-//	hashmap, NoFreelistSync        1.37 ms    2.26 ms   1.6x, and Open reads every page
+//	                        10k pins   1M pins   ratio
+//	array                    1.42 ms    2.04 ms   1.44x
+//	hashmap                  1.73 ms    2.93 ms   1.69x
+//	array, NoFreelistSync       -       1.99 ms   and the next Open takes 1.8 s
 //
-// With 17,000 free pages (left by 2000-pin import transactions, in an
-// earlier layout) the hashmap list cost 4.95 ms a commit at 1M and the
-// array 2.92. NoFreelistSync
-// saves the write but bbolt then rebuilds the list at Open by walking every
-// page: 2.0 s at 1M pins, against the 1 s start-up target. So: the array
-// list, and transactions kept small (importChunk, migrateChunk, pruneBatch)
-// so the list stays short. The rest of a commit at 1M is the deeper trees:
-// 52 pages written per one-pin commit against 33 at 10k.
+// NoFreelistSync saves writing the list but makes bbolt rebuild it at Open
+// by reading every page, against the 1 s start-up target. So: the array
+// list, and transactions kept small (importChunk, migrateChunk,
+// pruneBatch) so the list stays short. What is left of the difference is
+// the deeper trees: 46 pages written by a one-pin commit at 1M against 32
+// at 10k, of them 16 and 3 pages of freelist.
 const freelistType = bolt.FreelistArrayType
 
 func fillAppendBuckets(tx *bolt.Tx) {
