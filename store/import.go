@@ -9,15 +9,16 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// importChunk is how many pins one ImportPins transaction writes. Every
-// pin lands on a different leaf of most indexes (CIDs, names and ids are
-// random), so a transaction dirties about as many pages as it has index
-// entries, and the pages it frees stay in the freelist that bbolt writes
-// out on every later commit. Measured adding 50,000 pins to 1M: 294 µs of
-// CPU per pin in transactions of 250, 234 µs in 1000, 212 µs in 4000, the
-// last leaving 9,200 free pages behind (36 MiB of freelist work for each
-// upload's commit until the file outgrows them) and the others none.
-const importChunk = 1000
+// importChunk is how many pins one ImportPins transaction writes. A pin
+// lands on a different leaf of the random-keyed indexes (CIDs, names), so
+// a transaction dirties about 8 pages a pin at 1M pins, and the pages it
+// frees stay in the freelist, which bbolt writes out on every later
+// commit until the file has grown past them: after importing 1M pins in
+// transactions of 1000, 8,000 free pages were 16 of the 46 pages each
+// one-pin upload commit wrote. Measured adding 40,000 pins to 1M (CPU per
+// pin, two runs): 250 a transaction 168-174 µs, 500 134-154 µs, 1000
+// 122-141 µs. 500 halves the pages left behind for a tenth more time.
+const importChunk = 500
 
 // ImportPins writes pins in bulk, importChunk per transaction, with every
 // index and counter, for bulk loads (benchmarks, other packages' fixtures)

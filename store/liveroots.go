@@ -104,7 +104,7 @@ func checkRefs(ctx context.Context, tx *bolt.Tx, seed maphash.Seed, hashes []uin
 				return nil, nil, err
 			}
 		}
-		if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 || binary.BigEndian.Uint64(v) > uint64(len(hashes)) {
+		if len(v) < 8 || binary.BigEndian.Uint64(v) == 0 || binary.BigEndian.Uint64(v) > uint64(len(hashes)) {
 			return nil, nil, fmt.Errorf("%w: cidrefs entry %q has a damaged count %x", ErrCorrupt, k, v)
 		}
 		n := int(binary.BigEndian.Uint64(v))

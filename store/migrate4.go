@@ -72,7 +72,7 @@ func migrate4(s *Store, version uint64) error {
 // migrateChunk is how many records one migration transaction reads: as
 // importChunk, and for the same reason. A million pins take about as long
 // as ImportPins of them (some 200 µs each: minutes, once).
-const migrateChunk = 1000
+const migrateChunk = 500
 
 // eachChunk calls each with every record of bucket, migrateChunk per
 // transaction; done, if set, runs at the end of each transaction.

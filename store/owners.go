@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -23,8 +22,6 @@ type prefixCount struct {
 	prefix string
 	pins   int64
 }
-
-func ownerKey(cid, accountID string) []byte { return lp(lp(nil, cid), accountID) }
 
 func decodeOwner(v []byte) (owner, error) {
 	var o owner
@@ -80,45 +77,105 @@ func (o *owner) addPrefix(prefix string, delta int64) int64 {
 	return delta
 }
 
-func readOwner(tx *bolt.Tx, cid, accountID string) (owner, bool, error) {
-	v := tx.Bucket(bucketOwners).Get(ownerKey(cid, accountID))
+// cidRecord is a cidrefs/ value: the number of pin records of any status
+// that name the CID (8 bytes, first, so the GC root count reads as it
+// always has), then each account whose pinned pins hold it, with its
+// owner record: lp(account) uvarint(len) owner. Keeping the owners in the
+// reference record, rather than in a bucket of their own, saves a tree
+// every pin write walks: CIDs are random, so that was another leaf and its
+// branch pages (five pages a commit at 1M pins).
+type cidRecord struct {
+	refs   int64
+	owners []cidOwner
+}
+
+type cidOwner struct {
+	account string
+	owner
+}
+
+func readCID(tx *bolt.Tx, cid string) (cidRecord, error) {
+	v := tx.Bucket(bucketCIDRefs).Get([]byte(cid))
 	if v == nil {
-		return owner{}, false, nil
+		return cidRecord{}, nil
 	}
-	o, err := decodeOwner(v)
-	return o, err == nil, err
+	if len(v) < 8 {
+		return cidRecord{}, fmt.Errorf("%w: cidrefs entry %q has a damaged count %x", ErrCorrupt, cid, v)
+	}
+	r := cidRecord{refs: int64(binary.BigEndian.Uint64(v))}
+	for v = v[8:]; len(v) > 0; {
+		acct, rest, ok := readLP(v)
+		n, w := binary.Uvarint(rest)
+		if !ok || w <= 0 || uint64(len(rest)-w) < n {
+			return cidRecord{}, fmt.Errorf("%w: cidrefs entry %q has a damaged owner", ErrCorrupt, cid)
+		}
+		o, err := decodeOwner(rest[w : w+int(n)])
+		if err != nil {
+			return cidRecord{}, err
+		}
+		r.owners = append(r.owners, cidOwner{string(acct), o})
+		v = rest[w+int(n):]
+	}
+	return r, nil
+}
+
+func writeCID(tx *bolt.Tx, cid string, r cidRecord) error {
+	b := tx.Bucket(bucketCIDRefs)
+	if r.refs <= 0 {
+		if len(r.owners) > 0 {
+			return fmt.Errorf("%w: %q is pinned by %d accounts but no pin names it", ErrCorrupt, cid, len(r.owners))
+		}
+		return b.Delete([]byte(cid))
+	}
+	v := u64(uint64(r.refs))
+	for _, o := range r.owners {
+		enc := o.encode()
+		v = append(binary.AppendUvarint(lp(v, o.account), uint64(len(enc))), enc...)
+	}
+	return b.Put([]byte(cid), v)
+}
+
+// find returns the account's owner record, adding an empty one if asked.
+func (r *cidRecord) find(accountID string, add bool) *owner {
+	for i := range r.owners {
+		if r.owners[i].account == accountID {
+			return &r.owners[i].owner
+		}
+	}
+	if !add {
+		return nil
+	}
+	r.owners = append(r.owners, cidOwner{account: accountID})
+	return &r.owners[len(r.owners)-1].owner
+}
+
+func (r *cidRecord) drop(accountID string) {
+	for i := range r.owners {
+		if r.owners[i].account == accountID {
+			r.owners = append(r.owners[:i], r.owners[i+1:]...)
+			return
+		}
+	}
 }
 
 // ownsCID reports whether the account has a pinned pin of cid.
-func ownsCID(tx *bolt.Tx, accountID, cid string) bool {
-	return tx.Bucket(bucketOwners).Get(ownerKey(cid, accountID)) != nil
-}
-
-// ownedElsewhere reports whether an account other than accountID pins cid.
-func ownedElsewhere(tx *bolt.Tx, cid, accountID string) bool {
-	start := lp(nil, cid)
-	mine := ownerKey(cid, accountID)
-	c := tx.Bucket(bucketOwners).Cursor()
-	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, start); k, _ = c.Next() {
-		if !bytes.Equal(k, mine) {
-			return true
-		}
-	}
-	return false
+func ownsCID(tx *bolt.Tx, accountID, cid string) (bool, error) {
+	r, err := readCID(tx, cid)
+	return r.find(accountID, false) != nil, err
 }
 
 // own counts p, a pinned pin, as a holder of its CID; day is where its
 // storage growth goes.
 func own(w *wtx, p *Pin, day uint32) error {
-	tx := w.Tx
-	o, _, err := readOwner(tx, p.CID, p.AccountID)
+	r, err := readCID(w.Tx, p.CID)
 	if err != nil {
 		return err
 	}
+	o := r.find(p.AccountID, true)
 	if o.pins == 0 {
 		o.size = p.Size
 		storageChange(w, p.AccountID, "", day, o.size)
-		if !ownedElsewhere(tx, p.CID, p.AccountID) {
+		if len(r.owners) == 1 { // no other account holds it
 			addStored(w, "", o.size)
 		}
 	}
@@ -127,36 +184,31 @@ func own(w *wtx, p *Pin, day uint32) error {
 		first := o.addPrefix(p.Prefix, 1) == 1
 		prefixChange(w, p.AccountID, p.Prefix, day, 1, first, o.size)
 	}
-	return tx.Bucket(bucketOwners).Put(ownerKey(p.CID, p.AccountID), o.encode())
+	return writeCID(w.Tx, p.CID, r)
 }
 
 // disown is own undone.
 func disown(w *wtx, p *Pin, day uint32) error {
-	tx := w.Tx
-	o, ok, err := readOwner(tx, p.CID, p.AccountID)
+	r, err := readCID(w.Tx, p.CID)
 	if err != nil {
 		return err
 	}
-	if !ok || o.pins <= 0 {
+	o := r.find(p.AccountID, false)
+	if o == nil || o.pins <= 0 {
 		return fmt.Errorf("%w: pin %s of %s has no owner record", ErrCorrupt, p.ID, p.CID)
 	}
 	if p.Prefix != "" {
 		last := o.addPrefix(p.Prefix, -1) <= 0
 		prefixChange(w, p.AccountID, p.Prefix, day, -1, last, -o.size)
 	}
-	o.pins--
-	key := ownerKey(p.CID, p.AccountID)
-	if o.pins > 0 {
-		return tx.Bucket(bucketOwners).Put(key, o.encode())
+	if o.pins--; o.pins == 0 {
+		storageChange(w, p.AccountID, "", day, -o.size)
+		r.drop(p.AccountID)
+		if len(r.owners) == 0 { // no other account holds it
+			addStored(w, "", -o.size)
+		}
 	}
-	if err := tx.Bucket(bucketOwners).Delete(key); err != nil {
-		return err
-	}
-	storageChange(w, p.AccountID, "", day, -o.size)
-	if !ownedElsewhere(tx, p.CID, p.AccountID) {
-		addStored(w, "", -o.size)
-	}
-	return nil
+	return writeCID(w.Tx, p.CID, r)
 }
 
 // storageChange adds n stored bytes to an account's (or an account's
@@ -208,18 +260,12 @@ func putPrefixUsage(w *wtx, accountID, prefix string, pu prefixUsage) {
 
 // cidOwners calls fn with every account pinning cid and its owner record.
 func cidOwners(tx *bolt.Tx, cid string, fn func(accountID string, o owner) error) error {
-	start := lp(nil, cid)
-	c := tx.Bucket(bucketOwners).Cursor()
-	for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, start); k, v = c.Next() {
-		acct, _, ok := readLP(k[len(start):])
-		if !ok {
-			return fmt.Errorf("%w: owner key %x does not decode", ErrCorrupt, k)
-		}
-		o, err := decodeOwner(v)
-		if err != nil {
-			return err
-		}
-		if err := fn(string(acct), o); err != nil {
+	r, err := readCID(tx, cid)
+	if err != nil {
+		return err
+	}
+	for _, o := range r.owners {
+		if err := fn(o.account, o.owner); err != nil {
 			return err
 		}
 	}

@@ -76,19 +76,21 @@ func (s *Store) applyPin(tx *wtx, old, new *Pin) error {
 	if new != nil {
 		u.add(new, +1)
 	}
-	switch {
-	case old == nil:
+	u.write(tx, pinAccount(old, new))
+	// The owners live in the reference record: a new pin's reference comes
+	// before its ownership, a deleted pin's ownership goes before it.
+	if old == nil {
 		if err := addRef(tx.Tx, new.CID, 1); err != nil {
 			return err
 		}
-	case new == nil:
+	}
+	if err := s.applyOwnership(tx, old, new); err != nil {
+		return err
+	}
+	if new == nil {
 		if err := addRef(tx.Tx, old.CID, -1); err != nil {
 			return err
 		}
-	}
-	u.write(tx, pinAccount(old, new))
-	if err := s.applyOwnership(tx, old, new); err != nil {
-		return err
 	}
 	return applyQueue(tx.Tx, old, new)
 }
@@ -222,9 +224,15 @@ func (s *Store) checkPinQuota(tx *wtx, pins []Pin) error {
 		if pending(p.Status) {
 			a.queued++
 		}
-		if p.Status == StatusPinned && !a.cids[p.CID] && !ownsCID(tx.Tx, p.AccountID, p.CID) {
-			a.cids[p.CID] = true
-			a.bytes += p.Size
+		if p.Status == StatusPinned && !a.cids[p.CID] {
+			owned, err := ownsCID(tx.Tx, p.AccountID, p.CID)
+			if err != nil {
+				return err
+			}
+			if !owned {
+				a.cids[p.CID] = true
+				a.bytes += p.Size
+			}
 		}
 	}
 	for acct, a := range adds {

@@ -298,17 +298,19 @@ func (s *Store) LiveCIDs(fn func(cid string) error) error {
 func (s *Store) RefCount(cid string) (int64, error) {
 	var n int64
 	err := s.view(func(tx *bolt.Tx) error {
-		n = int64(getU64(tx.Bucket(bucketCIDRefs), []byte(cid)))
-		return nil
+		r, err := readCID(tx, cid)
+		n = r.refs
+		return err
 	})
 	return n, err
 }
 
+// addRef changes the number of pin records that name cid.
 func addRef(tx *bolt.Tx, cid string, delta int64) error {
-	b := tx.Bucket(bucketCIDRefs)
-	n := int64(getU64(b, []byte(cid))) + delta
-	if n <= 0 {
-		return b.Delete([]byte(cid))
+	r, err := readCID(tx, cid)
+	if err != nil {
+		return err
 	}
-	return b.Put([]byte(cid), u64(uint64(n)))
+	r.refs += delta
+	return writeCID(tx, cid, r)
 }

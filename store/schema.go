@@ -37,7 +37,6 @@ var (
 	bucketPinCounts   = []byte("pincounts")
 	bucketPinQueue    = []byte("pinqueue")
 	bucketCIDRefs     = []byte("cidrefs")
-	bucketOwners      = []byte("owners")
 	bucketUsage       = []byte("usage")
 	bucketPrefixes    = []byte("prefixes")
 	bucketQuotas      = []byte("quotas")
@@ -56,42 +55,44 @@ var schema4Buckets = [][]byte{
 	bucketAcctNames, bucketAcctsByTime, bucketKeysByAcct, bucketToksByAcct, bucketTokExpiry,
 	bucketSigKeysByAc, bucketJTIExpiry, bucketJWTsByAcct, bucketPinsByStat,
 	bucketPinsByCID, bucketPinsByName, bucketPinsByMeta, bucketPinsByMime, bucketPinsByCred,
-	bucketPinCounts, bucketPinQueue, bucketCIDRefs, bucketOwners, bucketUsage, bucketPrefixes,
+	bucketPinCounts, bucketPinQueue, bucketCIDRefs, bucketUsage, bucketPrefixes,
 	bucketGWReads, bucketRollups, bucketStorageDays,
 }
 
-// appendBuckets are written in key order (their keys start with a time,
-// or with a group whose newest entries come last): bbolt splits a full
-// page at FillPercent, so the default 0.5 leaves every page of an
-// append-only bucket half empty. 0.9 rather than 1.0 because appends land
-// at the end of each account's range, which is the middle of the bucket
-// when there are several accounts: a page split at 100% would be split
-// again by the next append into it.
+// appendBuckets are written in key order: their keys start with a time,
+// or with a group (an account, a MIME type, a credential, a metadata
+// pair) whose newest entries come last. bbolt splits a full page at
+// FillPercent, so the default 0.5 leaves every page of an append-only
+// bucket half empty (measured at 1M pins: the MIME, credential and
+// metadata indexes were 49% full). 0.9 rather than 1.0 because appends
+// land at the end of each group, the middle of the bucket: a page split
+// at 100% would be split again by the next append into it. The CID and
+// name indexes and cidrefs/ are written at random and keep 0.5.
 var appendBuckets = [][]byte{
-	bucketPins, bucketEvents, bucketPinsByStat, bucketPinQueue, bucketAcctsByTime,
-	bucketKeysByAcct, bucketToksByAcct, bucketSigKeysByAc, bucketJWTsByAcct, bucketTokExpiry,
-	bucketJTIExpiry, bucketGWReads, bucketRollups, bucketStorageDays,
+	bucketPins, bucketEvents, bucketPinsByStat, bucketPinsByMime, bucketPinsByCred, bucketPinsByMeta,
+	bucketPinQueue, bucketAcctsByTime, bucketKeysByAcct, bucketToksByAcct, bucketSigKeysByAc,
+	bucketJWTsByAcct, bucketTokExpiry, bucketJTIExpiry, bucketGWReads, bucketRollups, bucketStorageDays,
 }
 
 // freelistType is bbolt's free-page list. bbolt writes the whole list on
 // every commit; the hashmap list rebuilds and sorts it from its spans each
-// time, the array list keeps it sorted. Measured with BenchmarkAddPinsCommitCost
-// (one-pin AddPins, each its own fsynced commit, CPU from getrusage, a
-// shared 2-core machine, medians of 3 runs of 300 commits):
+// time, the array list keeps it sorted. Measured with
+// BenchmarkAddPinsCommitCost (one-pin AddPins, each its own fsynced
+// commit, process CPU, the sizes and lists taking turns on a shared 2-core
+// machine, medians of 3 rounds of 200 commits, just after a bulk import):
 //
-//	                              10k pins   1M pins (2,900 free pages)
-//	hashmap                        1.72 ms    2.94 ms   1.7x
-//	array                          1.51 ms    2.00 ms   1.3x
-//	hashmap, NoFreelistSync        1.37 ms    2.26 ms   1.6x, and Open reads every page
+//	                        10k pins   1M pins   ratio
+//	array                    1.42 ms    2.04 ms   1.44x
+//	hashmap                  1.73 ms    2.93 ms   1.69x
+//	array, NoFreelistSync       -       1.99 ms   and the next Open takes 1.8 s
 //
-// With 17,000 free pages (left by 2000-pin import transactions, in an
-// earlier layout) the hashmap list cost 4.95 ms a commit at 1M and the
-// array 2.92. NoFreelistSync
-// saves the write but bbolt then rebuilds the list at Open by walking every
-// page: 2.0 s at 1M pins, against the 1 s start-up target. So: the array
-// list, and transactions kept small (importChunk, migrateChunk, pruneBatch)
-// so the list stays short. The rest of a commit at 1M is the deeper trees:
-// 52 pages written per one-pin commit against 33 at 10k.
+// NoFreelistSync saves writing the list but makes bbolt rebuild it at Open
+// by reading every page, against the 1 s start-up target. So: the array
+// list, and transactions kept small (importChunk, migrateChunk,
+// pruneBatch) so the list stays short. The rest of the difference is the
+// deeper trees, and the free pages a bulk import leaves behind: after an
+// import in 1000-pin transactions a one-pin commit wrote 46 pages at 1M
+// pins (16 of them freelist) against 32 at 10k (3).
 const freelistType = bolt.FreelistArrayType
 
 func fillAppendBuckets(tx *bolt.Tx) {

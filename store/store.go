@@ -35,8 +35,8 @@
 //	pinsbycred/   lp(account) lp(credentialID) status(1) t(created) id -> nil
 //	pincounts/    tag(1) group time-prefix(0..6) -> count-tree node (timeindex.go)
 //	pinqueue/     t(created) id -> nil                    (pin-by-CID requests queued or pinning)
-//	cidrefs/      cid -> uint64 pins of any status, all accounts (the GC root set)
-//	owners/       lp(cid) lp(account) -> owner (pinned pins, size, per-prefix counts)
+//	cidrefs/      cid -> uint64 pins of any status, all accounts (the GC root set),
+//	              then per account pinning it: its pinned pins, size, per-prefix counts
 //	usage/        lp(account) -> Usage; lp("") is the whole server
 //	prefixes/     lp(account) prefix -> pinned pins and stored bytes by that credential prefix
 //	quotas/       lp(account) -> Quota (JSON): the operator's override
@@ -155,7 +155,7 @@ type Options struct {
 	PruneInterval time.Duration
 	// UploadEndpoints are the event endpoints that count as uploads in the
 	// roll-ups; an entry ending in "/" matches every endpoint it starts.
-	// Nil means DefaultUploadEndpoints.
+	// Nil means DefaultUploadEndpoints().
 	UploadEndpoints []string
 
 	// bolt, if set, changes bbolt's options (the commit-cost benchmark
@@ -163,10 +163,14 @@ type Options struct {
 	bolt func(*bolt.Options)
 }
 
-// DefaultUploadEndpoints are the upload routes of every API dialect.
-var DefaultUploadEndpoints = []string{
-	"POST /upload", "POST /upload/new", "POST /v3/files",
-	"POST /pinning/pinFileToIPFS", "POST /pinning/pinJSONToIPFS", "PATCH /tus/",
+// DefaultUploadEndpoints returns the upload routes of every API dialect:
+// the IPFS.NINJA ones that /analytics always counted, Pinata's v3 and
+// legacy ones, and every tus PATCH.
+func DefaultUploadEndpoints() []string {
+	return []string{
+		"POST /upload", "POST /upload/new", "POST /v3/files",
+		"POST /pinning/pinFileToIPFS", "POST /pinning/pinJSONToIPFS", "PATCH /tus/",
+	}
 }
 
 // Store is the bbolt-backed record store. It is safe for concurrent use.
@@ -252,7 +256,7 @@ func withDefaults(opts Options) Options {
 		opts.PruneInterval = time.Minute
 	}
 	if opts.UploadEndpoints == nil {
-		opts.UploadEndpoints = DefaultUploadEndpoints
+		opts.UploadEndpoints = DefaultUploadEndpoints()
 	}
 	return opts
 }
