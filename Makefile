@@ -40,6 +40,7 @@ $(KUBO_BIN):
 # whose logs go test prints only with -v.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./bench/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./store/
 	$(GO) test -run '^$$' -bench . -benchmem ./token/
 	$(GO) test -run '^$$' -bench Authenticate -benchmem ./pinning/
 

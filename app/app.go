@@ -103,6 +103,9 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	so := opts.Store
 	so.Logger = opts.Logger
+	// A database that must exist (a client command's, or one beside a
+	// block store that holds blocks) is never created empty by the store.
+	so.MustExist = so.MustExist || !opts.Create || (a.Layout.hasBlocks() && !opts.AcceptEmptyDatabase)
 	if a.Store, err = store.Open(a.Layout.DB(), so); err != nil {
 		return nil, err
 	}

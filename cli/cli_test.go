@@ -473,3 +473,24 @@ func TestSIGTERMDrainsUploadsInFlight(t *testing.T) {
 		t.Fatalf("%d pins after the drain, want the 10 acknowledged: %s", list.Count, body)
 	}
 }
+
+func TestATruncatedDatabaseIsAnErrorMessageNotAPanic(t *testing.T) {
+	data := t.TempDir()
+	s := serveInProcess(t, data)
+	s.upload(t, s.adminKey, "a.bin", bytes.Repeat([]byte("x"), 1<<20))
+	s.stop()
+	db := filepath.Join(data, "ninja.db")
+	fi, err := os.Stat(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keep the two meta pages and cut the rest (bbolt grows the file ahead
+	// of its data, so a cut near the end may only lose free space).
+	if err := os.Truncate(db, min(fi.Size()/2, 12<<10)); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := run(t, "serve", "--data", data, "--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--offline")
+	if code != 1 || !strings.Contains(stderr, "corrupt") || strings.Contains(stderr, "goroutine") || strings.Contains(out, "bws_") {
+		t.Fatalf("serve on a truncated database: exit %d\nstdout %q\nstderr %q", code, out, stderr)
+	}
+}
