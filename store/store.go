@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -136,6 +137,7 @@ type Store struct {
 	now  func() time.Time
 	log  *slog.Logger
 	path string
+	file os.FileInfo // the database file as opened, so Check notices it deleted or replaced
 
 	res      reservations
 	creds    credCache
@@ -180,6 +182,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// latency well under a disk flush.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Store{db: db, now: opts.Now, log: opts.Logger, path: path}
+	s.file, _ = os.Stat(path)
 	s.res.init()
 	s.creds.init()
 	if !opts.ReadOnly {
