@@ -43,6 +43,7 @@ type serveFlags struct {
 	offline        bool
 	bootstrap      []string
 	maxUpload      string
+	minFreeSpace   string
 	trustedProxies []string
 	corsOrigins    []string
 	logLevel       string
@@ -88,6 +89,7 @@ a flag given on the command line wins.`,
 	fl.BoolVar(&f.offline, "offline", false, "no DHT and no bootstrap (NINJA_OFFLINE)")
 	fl.StringSliceVar(&f.bootstrap, "bootstrap", nil, "bootstrap peer multiaddrs, comma-separated; empty for none (NINJA_BOOTSTRAP); default: the public IPFS bootstrap list")
 	fl.StringVar(&f.maxUpload, "max-upload", "32GiB", "largest accepted upload (NINJA_MAX_UPLOAD)")
+	fl.StringVar(&f.minFreeSpace, "min-free-space", "0", "refuse uploads and pin requests (507) while the block store's disk has less free space, e.g. 1GiB; 0 no floor (NINJA_MIN_FREE_SPACE)")
 	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For is believed (NINJA_TRUSTED_PROXIES)")
 	fl.StringSliceVar(&f.corsOrigins, "cors-origins", []string{"*"}, "origins browsers may upload from, comma-separated, or * (NINJA_CORS_ORIGINS)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (NINJA_LOG_LEVEL)")
@@ -111,7 +113,7 @@ a flag given on the command line wins.`,
 	fl.DurationVar(&f.reprovideInterval, "reprovide-interval", 22*time.Hour, "announce pinned roots to the DHT this often when online; 0 never (NINJA_REPROVIDE_INTERVAL)")
 	for flag, env := range map[string]string{
 		"http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
-		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
+		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "min-free-space": "NINJA_MIN_FREE_SPACE", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "log-format": "NINJA_LOG_FORMAT", "access-log": "NINJA_ACCESS_LOG", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
 		"gc-interval": "NINJA_GC_INTERVAL", "shutdown-timeout": "NINJA_SHUTDOWN_TIMEOUT", "reprovide-interval": "NINJA_REPROVIDE_INTERVAL",
@@ -141,6 +143,12 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 	if err != nil {
 		return app.Options{}, fmt.Errorf("--max-upload: %w", err)
 	}
+	var minFree int64
+	if f.minFreeSpace != "" && f.minFreeSpace != "0" {
+		if minFree, err = token.ParseSize(f.minFreeSpace); err != nil {
+			return app.Options{}, fmt.Errorf("--min-free-space: %w", err)
+		}
+	}
 	var proxies []netip.Prefix
 	if len(f.trustedProxies) > 0 {
 		if proxies, err = token.ParseCIDRs(f.trustedProxies); err != nil {
@@ -161,6 +169,7 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		},
 		Fetch:             pinning.FetchConfig{Timeout: f.pinTimeout, MaxConcurrent: f.pinConcurrency, MaxPerAccount: f.pinPerAccount},
 		MaxUploadBytes:    maxUpload,
+		MinFreeBytes:      minFree,
 		MaxFilesPerUpload: f.maxFiles,
 		RateLimits:        f.rateLimits(),
 		Server: server.Config{

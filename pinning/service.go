@@ -81,6 +81,10 @@ type Store interface {
 
 	RecordEvent(e store.Event)
 	Events(accountID string, from, to time.Time, fn func(store.Event) error) error
+
+	// Check reports whether the database is open and its file still the
+	// one on disk (readiness).
+	Check() error
 }
 
 // Node is what the domain needs from the embedded IPFS node (*node.Node).
@@ -96,6 +100,10 @@ type Node interface {
 	PeerID() string
 	Addrs() []string
 	Peers() []string
+	// Check reports whether the block store is writable and the host up;
+	// FreeBytes the space left for blocks (readiness, the free-space floor).
+	Check() error
+	FreeBytes() (int64, error)
 }
 
 // Observer is told what the domain did, for metrics; every method must be
@@ -138,6 +146,10 @@ type Config struct {
 	// authentications; the zero value limits nothing (`ninja serve` applies
 	// DefaultRateLimits).
 	RateLimits RateLimits
+	// MinFreeBytes refuses uploads and pin requests with
+	// ErrInsufficientStorage while the block store's disk has less free
+	// space; 0 means no floor.
+	MinFreeBytes int64
 	// Observer receives metrics; nil means none.
 	Observer Observer
 	// Now is the clock; nil means time.Now.
@@ -157,6 +169,8 @@ type Service struct {
 
 	maxUpload int64
 	maxFiles  int
+	minFree   int64
+	ready     readiness
 	limits    limits
 	obs       Observer
 	fetch     *fetcher // nil when fetching is disabled
@@ -186,7 +200,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, hasher: cfg.Hasher, signer: cfg.Signer,
-		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes, maxFiles: cfg.MaxFilesPerUpload, limits: newLimits(cfg.RateLimits), obs: cfg.Observer,
+		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes, maxFiles: cfg.MaxFilesPerUpload, minFree: cfg.MinFreeBytes, limits: newLimits(cfg.RateLimits), obs: cfg.Observer,
 	}
 	if !cfg.Fetch.Disabled {
 		f, err := startFetcher(s, cfg.Fetch)

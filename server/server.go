@@ -192,6 +192,7 @@ func (s *Server) routeTable() []route {
 	ui := newUI(web.FS(), s.log)
 	return []route{
 		{pattern: "GET /healthz", public: true, h: s.handleHealth},
+		{pattern: "GET /readyz", public: true, admin: true, h: s.handleReady},
 		{pattern: "GET /metrics", scope: token.ScopeMetrics, admin: true, h: s.handleMetrics},
 		// The web UI (ui.go): the dashboard signs in with an API key held in
 		// the browser, the upload page with a signed token; both only call
@@ -256,7 +257,21 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// handleHealth is liveness: the process answers HTTP. It says nothing of
+// the parts behind it; /readyz does.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// handleReady is readiness: 200 only while the service can take writes
+// (database, block store, node, pin worker; see pinning.Service.Ready),
+// else 503 NOT_READY naming the parts that are not. It is public, for load
+// balancers and health checks, and on the admin socket for `ninja ready`.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.Ready(); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
 }
