@@ -7,7 +7,7 @@ export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ninja-ipfs/ninja/cli.version=$(VERSION)
 
-.PHONY: build run test e2e bench fuzz vet kubo vuln
+.PHONY: build run test e2e bench fuzz vet kubo pebble vuln release
 
 build:
 	$(GO) build -buildvcs=auto -ldflags "$(LDFLAGS)" -o bin/ninja .
@@ -23,8 +23,9 @@ test:
 # End-to-end tests against a real Kubo and a real Chromium (see DEVELOPERS.md).
 # KUBO_BIN defaults to the build `make kubo` makes.
 KUBO_BIN ?= $(CURDIR)/.cache/kubo/ipfs
+PEBBLE_BIN ?= $(CURDIR)/.cache/pebble/pebble
 e2e:
-	KUBO_BIN=$(KUBO_BIN) $(GO) test -race -count=1 -tags e2e ./e2e/...
+	KUBO_BIN=$(KUBO_BIN) PEBBLE_BIN=$(PEBBLE_BIN) $(GO) test -race -count=1 -timeout 30m -tags e2e ./e2e/...
 
 # Kubo v0.43.0 from the Go module proxy, for e2e tests and benchmarks.
 kubo: $(KUBO_BIN)
@@ -33,6 +34,15 @@ $(KUBO_BIN):
 	cd $(dir $(KUBO_BIN)) && { test -f go.mod || $(GO) mod init kb; } && \
 		$(GO) get github.com/ipfs/kubo/cmd/ipfs@v0.43.0 && \
 		$(GO) build -o ipfs github.com/ipfs/kubo/cmd/ipfs
+
+# Pebble v2.8.0, Let's Encrypt's ACME test server, from the Go module
+# proxy, for the ACME end-to-end test (e2e/acme_test.go).
+pebble: $(PEBBLE_BIN)
+$(PEBBLE_BIN):
+	mkdir -p $(dir $(PEBBLE_BIN))
+	cd $(dir $(PEBBLE_BIN)) && { test -f go.mod || $(GO) mod init pb; } && \
+		$(GO) get github.com/letsencrypt/pebble/v2/cmd/pebble@v2.8.0 && \
+		$(GO) build -o pebble github.com/letsencrypt/pebble/v2/cmd/pebble
 
 # Throughput and memory benchmarks (design.md §7). Set KUBO_BIN to compare
 # with Kubo in the same run. -v because the ninja/Kubo ratios, the target
