@@ -83,6 +83,8 @@ type App struct {
 	Hasher  *token.Hasher
 	Signer  *token.Signer
 
+	version string // reported in backups' manifests
+
 	closers []func(context.Context) error // in order of opening
 }
 
@@ -92,7 +94,7 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a := &App{Layout: Layout{Dir: opts.DataDir}}
+	a := &App{Layout: Layout{Dir: opts.DataDir}, version: opts.Server.Version}
 	defer func() {
 		if err != nil {
 			a.Close(context.WithoutCancel(ctx))
@@ -129,7 +131,7 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	sc := opts.Server
 	sc.Logger = opts.Logger
 	a.Server = server.New(sc, server.Deps{Service: a.Service, Gateway: a.Node.Gateway(),
-		Metrics: a.Metrics.Handler(), Observer: a.Metrics})
+		Metrics: a.Metrics.Handler(), Observer: a.Metrics, Backup: a})
 	return a, nil
 }
 

@@ -69,6 +69,9 @@ type Deps struct {
 	Metrics http.Handler
 	// Observer receives request metrics; nil means none.
 	Observer Observer
+	// Backup makes backups for POST /admin/backup (the wiring, app.App);
+	// nil answers 503.
+	Backup Backupper
 }
 
 // Server serves ninja's HTTP API. Create it with New; Handler returns the
@@ -79,6 +82,7 @@ type Server struct {
 	gateway http.Handler
 	metrics http.Handler
 	obs     Observer
+	backup  Backupper
 	log     *slog.Logger
 
 	jsonSlots *fairSlots // see jsonUploadSlots
@@ -112,6 +116,7 @@ func New(cfg Config, deps Deps) *Server {
 		gateway:   deps.Gateway,
 		metrics:   deps.Metrics,
 		obs:       deps.Observer,
+		backup:    deps.Backup,
 		log:       cfg.Logger,
 		jsonSlots: newFairSlots(jsonUploadSlots, jsonUploadSlotsPerAccount),
 	}
@@ -237,6 +242,7 @@ func (s *Server) routeTable() []route {
 		// The operator's API (admin.go).
 		{pattern: "POST /admin/gc", scope: token.ScopeAdmin, admin: true, h: s.handleGC},
 		{pattern: "GET /admin/export/{cid}", scope: token.ScopeAdmin, admin: true, h: s.handleExport},
+		{pattern: "POST /admin/backup", scope: token.ScopeAdmin, admin: true, h: s.handleBackup},
 		{pattern: "GET /admin/status", scope: token.ScopeAdmin, admin: true, h: s.handleStatus},
 		{pattern: "GET /admin/accounts", scope: token.ScopeAdmin, admin: true, h: s.handleAccountList},
 		{pattern: "POST /admin/accounts", scope: token.ScopeAdmin, admin: true, h: s.handleAccountCreate},
