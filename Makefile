@@ -15,6 +15,20 @@ build:
 run:
 	$(GO) run -ldflags "$(LDFLAGS)" . serve
 
+# Static, -trimpath binaries for the release platforms into dist/, with
+# their SHA-256 checksums in dist/SHA256SUMS (check: sha256sum -c SHA256SUMS).
+RELEASE_PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
+release:
+	rm -rf dist && mkdir -p dist
+	set -e; for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		echo "build $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=auto \
+			-ldflags "-s -w $(LDFLAGS)" -o dist/ninja-$(VERSION)-$$os-$$arch . ; \
+	done
+	cd dist && { sha256sum ninja-* 2>/dev/null || shasum -a 256 ninja-*; } > SHA256SUMS
+	cat dist/SHA256SUMS
+
 # Everything that needs nothing but Go.
 test:
 	$(GO) vet ./...
