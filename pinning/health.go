@@ -67,6 +67,17 @@ func firstClause(msg string) string {
 	return msg
 }
 
+// checkWritable refuses a new upload or pin request the server could not
+// keep: the database file deleted or replaced under the running server
+// (the write would be acknowledged, then vanish on restart), or free space
+// under the floor. Nothing is reserved or written before it passes.
+func (s *Service) checkWritable() error {
+	if err := s.store.Check(); err != nil {
+		return fmt.Errorf("%w: database: %s; nothing was stored", ErrNotReady, firstClause(strings.TrimPrefix(err.Error(), store.ErrUnhealthy.Error()+": ")))
+	}
+	return s.checkFreeSpace()
+}
+
 // checkFreeSpace refuses new writes while the block store's disk has less
 // free space than the floor, before anything is reserved or written: a
 // refused upload consumes no token use and leaves no block.

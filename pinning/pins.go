@@ -77,7 +77,7 @@ func (s *Service) PinByCID(ctx context.Context, p Principal, req PinRequest) (st
 	if s.fetch == nil {
 		return store.Pin{}, fmt.Errorf("%w: pinning by CID is not available on this server", ErrUnavailable)
 	}
-	if err := s.checkFreeSpace(); err != nil {
+	if err := s.checkWritable(); err != nil {
 		return store.Pin{}, err
 	}
 	pin := store.Pin{CID: c.String(), Name: req.Name, Description: req.Description, Metadata: req.Metadata, Origins: req.Origins,

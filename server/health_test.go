@@ -20,7 +20,7 @@ func TestReadyzIsOKOnAFreshServer(t *testing.T) {
 	}
 }
 
-func TestReadyzNamesTheDatabaseOnceTheDataDirectoryIsDeleted(t *testing.T) {
+func TestADeletedDataDirectoryMakesReadyz503AndRefusesWrites(t *testing.T) {
 	e := newEnv(t)
 	if err := os.RemoveAll(e.dir); err != nil {
 		t.Fatal(err)
@@ -37,6 +37,14 @@ func TestReadyzNamesTheDatabaseOnceTheDataDirectoryIsDeleted(t *testing.T) {
 	}
 	if strings.Contains(details, e.dir) {
 		t.Errorf("details %q name the data directory on a public endpoint", details)
+	}
+	// Writes are refused rather than acknowledged into a deleted database
+	// (they would vanish on restart).
+	if r := e.upload(e.key, "", nil, filePart{name: "a.txt", data: []byte("lost?")}); r.status != 503 || r.reason(t) != "NOT_READY" {
+		t.Errorf("upload into a deleted database: %d %s, want 503 NOT_READY", r.status, r.body)
+	}
+	if r := e.postJSON("/pin", e.key, map[string]any{"cid": "bafkreiebkc43mwodb44b6ijmpawyzkgw4rrfwvva7nfy6wfqgcomt4eu6u"}); r.status != 503 {
+		t.Errorf("pin request into a deleted database: %d %s, want 503", r.status, r.body)
 	}
 	// Liveness is not readiness: the process still answers.
 	if r := e.get("/healthz", ""); r.status != 200 {
