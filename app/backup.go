@@ -79,7 +79,9 @@ func (a *App) Backup(ctx context.Context, req api.BackupRequest, progress func(a
 	defer hold.Release()
 	var report func(node.CopyStats)
 	if progress != nil {
-		report = func(s node.CopyStats) { progress(api.BackupProgress{Blocks: s.Blocks, Copied: s.Copied, Bytes: s.Bytes}) }
+		report = func(s node.CopyStats) {
+			progress(api.BackupProgress{Blocks: s.Blocks, Copied: s.Copied, Bytes: s.Bytes})
+		}
 	}
 	st, err := a.Node.CopyBlocks(ctx, l.Blocks(), snap.roots, report)
 	if err != nil {

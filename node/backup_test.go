@@ -79,7 +79,7 @@ func TestAGCStartedDuringASnapshotWaitsAndSeesItsRoots(t *testing.T) {
 func TestCopyBlocksIsIncrementalAndVerifyAndRestoreCheckEveryBlock(t *testing.T) {
 	n := newTestNode(t)
 	ctx := context.Background()
-	a := addFile(t, n, ProfileV1, chachaReader(63, 3<<20+1))  // 4 leaves + a root
+	a := addFile(t, n, ProfileV1, chachaReader(63, 3<<20+1)) // 4 leaves + a root
 	b := addFile(t, n, ProfileV0, chachaReader(64, 300<<10)) // 2 leaves + a root
 	unknown, _ := cid.Decode("bafkreiebkc43mwodb44b6ijmpawyzkgw4rrfwvva7nfy6wfqgcomt4eu6u")
 	dest := filepath.Join(t.TempDir(), "blocks")
