@@ -7,13 +7,27 @@ export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ninja-ipfs/ninja/cli.version=$(VERSION)
 
-.PHONY: build run test e2e bench fuzz vet kubo vuln
+.PHONY: build run test e2e bench fuzz vet kubo pebble vuln release
 
 build:
 	$(GO) build -buildvcs=auto -ldflags "$(LDFLAGS)" -o bin/ninja .
 
 run:
 	$(GO) run -ldflags "$(LDFLAGS)" . serve
+
+# Static, -trimpath binaries for the release platforms into dist/, with
+# their SHA-256 checksums in dist/SHA256SUMS (check: sha256sum -c SHA256SUMS).
+RELEASE_PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
+release:
+	rm -rf dist && mkdir -p dist
+	set -e; for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		echo "build $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=auto \
+			-ldflags "-s -w $(LDFLAGS)" -o dist/ninja-$(VERSION)-$$os-$$arch . ; \
+	done
+	cd dist && { sha256sum ninja-* 2>/dev/null || shasum -a 256 ninja-*; } > SHA256SUMS
+	cat dist/SHA256SUMS
 
 # Everything that needs nothing but Go.
 test:
@@ -23,8 +37,9 @@ test:
 # End-to-end tests against a real Kubo and a real Chromium (see DEVELOPERS.md).
 # KUBO_BIN defaults to the build `make kubo` makes.
 KUBO_BIN ?= $(CURDIR)/.cache/kubo/ipfs
+PEBBLE_BIN ?= $(CURDIR)/.cache/pebble/pebble
 e2e:
-	KUBO_BIN=$(KUBO_BIN) $(GO) test -race -count=1 -tags e2e ./e2e/...
+	KUBO_BIN=$(KUBO_BIN) PEBBLE_BIN=$(PEBBLE_BIN) $(GO) test -race -count=1 -timeout 30m -tags e2e ./e2e/...
 
 # Kubo v0.43.0 from the Go module proxy, for e2e tests and benchmarks.
 kubo: $(KUBO_BIN)
@@ -33,6 +48,15 @@ $(KUBO_BIN):
 	cd $(dir $(KUBO_BIN)) && { test -f go.mod || $(GO) mod init kb; } && \
 		$(GO) get github.com/ipfs/kubo/cmd/ipfs@v0.43.0 && \
 		$(GO) build -o ipfs github.com/ipfs/kubo/cmd/ipfs
+
+# Pebble v2.8.0, Let's Encrypt's ACME test server, from the Go module
+# proxy, for the ACME end-to-end test (e2e/acme_test.go).
+pebble: $(PEBBLE_BIN)
+$(PEBBLE_BIN):
+	mkdir -p $(dir $(PEBBLE_BIN))
+	cd $(dir $(PEBBLE_BIN)) && { test -f go.mod || $(GO) mod init pb; } && \
+		$(GO) get github.com/letsencrypt/pebble/v2/cmd/pebble@v2.8.0 && \
+		$(GO) build -o pebble github.com/letsencrypt/pebble/v2/cmd/pebble
 
 # Throughput and memory benchmarks (design.md §7). Set KUBO_BIN to compare
 # with Kubo in the same run. -v because the ninja/Kubo ratios, the target

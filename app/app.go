@@ -57,6 +57,9 @@ type Options struct {
 	MaxUploadBytes int64
 	// MaxFilesPerUpload caps the files of one upload; 0 means 10,000.
 	MaxFilesPerUpload int
+	// MinFreeBytes refuses uploads and pin requests (507) while the block
+	// store's disk has less free space; 0 means no floor.
+	MinFreeBytes int64
 	// RateLimits bound uploads, issuance and failed authentications; the
 	// zero value limits nothing.
 	RateLimits pinning.RateLimits
@@ -80,6 +83,8 @@ type App struct {
 	Hasher  *token.Hasher
 	Signer  *token.Signer
 
+	version string // reported in backups' manifests
+
 	closers []func(context.Context) error // in order of opening
 }
 
@@ -89,7 +94,7 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a := &App{Layout: Layout{Dir: opts.DataDir}}
+	a := &App{Layout: Layout{Dir: opts.DataDir}, version: opts.Server.Version}
 	defer func() {
 		if err != nil {
 			a.Close(context.WithoutCancel(ctx))
@@ -119,7 +124,7 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	a.Service, err = pinning.New(pinning.Config{
 		Store: a.Store, Node: a.Node, Hasher: a.Hasher, Signer: a.Signer,
 		MaxUploadBytes: opts.MaxUploadBytes, MaxFilesPerUpload: opts.MaxFilesPerUpload, Fetch: fetch,
-		RateLimits: opts.RateLimits, Observer: a.Metrics, Now: opts.Now, Logger: opts.Logger,
+		RateLimits: opts.RateLimits, MinFreeBytes: opts.MinFreeBytes, Observer: a.Metrics, Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -135,12 +140,12 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 		sc.SpoolDir = a.Layout.Tmp()
 	}
 	a.Server = server.New(sc, server.Deps{Service: a.Service, Gateway: a.Node.Gateway(),
-		Metrics: a.Metrics.Handler(), Observer: a.Metrics})
+		Metrics: a.Metrics.Handler(), Observer: a.Metrics, Backup: a})
 	return a, nil
 }
 
-// registerGauges exports the state read at scrape time: the pin queue and
-// the node's peers.
+// registerGauges exports the state read at scrape time: the pin queue, the
+// node's peers, the free space and readiness.
 func (a *App) registerGauges() {
 	m, svc, n := a.Metrics, a.Service, a.Node
 	m.GaugeVec("ninja_pin_queue", "Pin-by-CID requests waiting (queued) and fetching (running).", "state", func() map[string]float64 {
@@ -148,6 +153,19 @@ func (a *App) registerGauges() {
 		return map[string]float64{"queued": float64(q), "running": float64(r)}
 	})
 	m.Gauge("ninja_libp2p_peers", "Connected libp2p peers.", func() float64 { return float64(len(n.Peers())) })
+	m.Gauge("ninja_blockstore_free_bytes", "Free space on the block store's filesystem, for an unprivileged writer.", func() float64 {
+		free, err := n.FreeBytes()
+		if err != nil {
+			return -1
+		}
+		return float64(free)
+	})
+	m.Gauge("ninja_ready", "1 while /readyz answers 200 (database, block store, node and pin worker usable), else 0.", func() float64 {
+		if svc.Ready() != nil {
+			return 0
+		}
+		return 1
+	})
 }
 
 // checkDir refuses what would lose data: a client command on a missing

@@ -18,8 +18,17 @@ import (
 
 // ServeOptions configures Serve.
 type ServeOptions struct {
-	// HTTP serves the public API, the gateway and the UI.
+	// HTTP serves the public API, the gateway and the UI; with TLS it only
+	// redirects to HTTPS (and answers ACME HTTP-01 challenges). It may be
+	// nil with TLS.
 	HTTP net.Listener
+	// HTTPS, with TLS, serves the public API over TLS.
+	HTTPS net.Listener
+	// TLS supplies HTTPS's certificates (see NewTLS); nil means no HTTPS.
+	TLS *TLS
+	// Reload makes TLS read its certificate files again (the CLI sends on
+	// it for SIGHUP); nil means never.
+	Reload <-chan struct{}
 	// Socket, when set, serves the admin API to whoever can open it.
 	Socket net.Listener
 	// Metrics, when set, serves GET /metrics without a credential (bind it
@@ -60,30 +69,26 @@ func (a *App) Serve(ctx context.Context, o ServeOptions) error {
 	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
 	base := func(net.Listener) context.Context { return reqCtx }
-	httpSrv := &http.Server{
-		Handler:           a.Server.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		BaseContext:       base,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	listeners, err := a.listeners(o, base, log)
+	if err != nil {
+		return err
 	}
-	sockSrv := &http.Server{Handler: a.Server.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, BaseContext: base}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", a.Metrics.Handler())
-	metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	servers := []*http.Server{httpSrv, sockSrv, metricsSrv}
-
+	servers := make([]*http.Server, len(listeners))
 	eg, egctx := errgroup.WithContext(ctx)
-	httpLn := guardListener(o.HTTP, o.MaxConnsPerAddr, o.TrustedProxies, log)
-	eg.Go(func() error { return serveUntilClosed(httpSrv, httpLn) })
-	if o.Socket != nil {
-		eg.Go(func() error { return serveUntilClosed(sockSrv, o.Socket) })
-	}
-	if o.Metrics != nil {
-		eg.Go(func() error { return serveUntilClosed(metricsSrv, o.Metrics) })
+	for i, l := range listeners {
+		servers[i] = l.srv
+		eg.Go(func() error {
+			if l.srv.TLSConfig != nil {
+				return closedIsNil(l.srv.ServeTLS(l.ln, "", ""))
+			}
+			return closedIsNil(l.srv.Serve(l.ln))
+		})
 	}
 	if o.GCInterval > 0 {
 		eg.Go(func() error { a.Service.RunGC(egctx, o.GCInterval); return nil })
+	}
+	if o.TLS != nil && o.Reload != nil {
+		eg.Go(func() error { reloadOn(egctx, o.Reload, o.TLS, log); return nil })
 	}
 	eg.Go(func() error {
 		<-egctx.Done()
@@ -127,11 +132,74 @@ func drain(log *slog.Logger, servers []*http.Server, timeout time.Duration, canc
 	}
 }
 
-func serveUntilClosed(s *http.Server, ln net.Listener) error {
-	if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
+// served is one HTTP server and the listener it serves.
+type served struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// listeners builds the servers Serve runs: the public API on HTTP, or on
+// HTTPS with HTTP redirecting to it; the admin socket; the metrics
+// listener.
+func (a *App) listeners(o ServeOptions, base func(net.Listener) context.Context, log *slog.Logger) ([]served, error) {
+	public := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			BaseContext:       base,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		}
 	}
-	return nil
+	var out []served
+	switch {
+	case o.TLS != nil && o.HTTPS != nil:
+		https := public(a.Server.Handler())
+		https.TLSConfig = o.TLS.Config()
+		out = append(out, served{https, guardListener(o.HTTPS, o.MaxConnsPerAddr, o.TrustedProxies, log)})
+		if o.HTTP != nil {
+			_, port, _ := net.SplitHostPort(o.HTTPS.Addr().String())
+			out = append(out, served{public(o.TLS.HTTPHandler(port)), guardListener(o.HTTP, o.MaxConnsPerAddr, o.TrustedProxies, log)})
+		}
+	case o.TLS != nil || o.HTTPS != nil:
+		return nil, errors.New("serve: HTTPS needs both a listener and TLS")
+	case o.HTTP == nil:
+		return nil, errors.New("serve: no HTTP listener")
+	default:
+		out = append(out, served{public(a.Server.Handler()), guardListener(o.HTTP, o.MaxConnsPerAddr, o.TrustedProxies, log)})
+	}
+	if o.Socket != nil {
+		out = append(out, served{&http.Server{Handler: a.Server.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, BaseContext: base}, o.Socket})
+	}
+	if o.Metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.Metrics.Handler())
+		out = append(out, served{&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, o.Metrics})
+	}
+	return out, nil
+}
+
+// reloadOn reloads t's certificate files whenever reload receives, until
+// ctx is done. A pair that does not load is logged by Reload; the one in
+// use stays.
+func reloadOn(ctx context.Context, reload <-chan struct{}, t *TLS, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reload:
+			if err := t.Reload(); err == nil {
+				log.Info("certificate files read again")
+			}
+		}
+	}
+}
+
+func closedIsNil(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
 }
 
 // ListenSocket opens the admin unix socket with mode 0600. A stale socket

@@ -80,7 +80,7 @@ func newRootCmd() *cobra.Command {
 	bindEnv(pf, "api-key", "NINJA_API_KEY")
 	bindEnv(pf, "account", "NINJA_ACCOUNT")
 	root.AddCommand(newServeCmd(g), newAccountCmd(g), newKeyCmd(g), newTokenCmd(g), newSigningKeyCmd(g),
-		newUploadCmd(g), newGCCmd(g), newExportCmd(g), newVersionCmd(g))
+		newUploadCmd(g), newGCCmd(g), newExportCmd(g), newVersionCmd(g), newReadyCmd(g), newConfigCmd(g), newBackupCmd(g), newRestoreCmd(g))
 	forbidUnknownSubcommands(root)
 	return root
 }

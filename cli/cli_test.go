@@ -55,7 +55,7 @@ type served struct {
 }
 
 var (
-	reHTTP  = regexp.MustCompile(`HTTP API and gateway: (http://\S+)`)
+	reHTTP  = regexp.MustCompile(`HTTPS? API and gateway: (https?://\S+)`)
 	reAdmin = regexp.MustCompile(`(?m)^(bws_\S+)$`)
 )
 

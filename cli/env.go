@@ -23,7 +23,8 @@ func bindEnv(fs *pflag.FlagSet, name, env string) {
 // environment variable, if that is set, with the flag's own parser: a bad
 // value is an error naming the variable, and a variable set to the empty
 // string is a value too (NINJA_BOOTSTRAP= means no bootstrap peers).
-// Precedence: flag > environment > default.
+// Precedence: flag > environment > default; serve's --config file comes
+// after the environment (applyConfig).
 func applyEnv(cmd *cobra.Command) error {
 	var err error
 	apply := func(f *pflag.Flag) {
@@ -37,7 +38,9 @@ func applyEnv(cmd *cobra.Command) error {
 		}
 		if e := cmd.Flags().Set(f.Name, v); e != nil {
 			err = fmt.Errorf("%s=%q: invalid value for --%s: %v", names[0], v, f.Name, e)
+			return
 		}
+		err = cmd.Flags().SetAnnotation(f.Name, sourceAnnotation, []string{"env " + names[0]})
 	}
 	cmd.Flags().VisitAll(apply)
 	return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ninja-ipfs/ninja/app"
 	"github.com/ninja-ipfs/ninja/node"
@@ -36,6 +36,7 @@ func defaultBootstrap() []string {
 }
 
 type serveFlags struct {
+	configPath     string
 	httpAddr       string
 	metricsAddr    string
 	p2p            []string
@@ -43,6 +44,7 @@ type serveFlags struct {
 	offline        bool
 	bootstrap      []string
 	maxUpload      string
+	minFreeSpace   string
 	trustedProxies []string
 	corsOrigins    []string
 	logLevel       string
@@ -65,6 +67,8 @@ type serveFlags struct {
 	gcInterval        time.Duration
 	shutdownTimeout   time.Duration
 	reprovideInterval time.Duration
+
+	tls tlsFlags
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -75,15 +79,28 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 		Long: `Run the pinning service. The first start creates the data directory, a libp2p
 identity, the database and the block store, and prints a one-time admin API key.
 
-Every flag can also be set with its environment variable (shown with the flag);
-a flag given on the command line wins.`,
+Every flag can also be set with its environment variable (shown with the flag)
+and in the --config file under its own name; a flag given on the command line
+wins over the environment, which wins over the file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyConfig(cmd, f.configPath); err != nil {
+				return err
+			}
+			if err := f.resolveAddrs(cmd.Flags().Changed("http")); err != nil {
+				return err
+			}
 			f.bootstrap = f.bootstrapPeers(cmd.Flags().Changed("bootstrap"))
 			return serve(cmd.Context(), g, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the serve flags on fl, each with its environment
+// variable. `ninja serve` and `ninja config show` share them.
+func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", "HTTP listen address (NINJA_HTTP)")
 	fl.StringVar(&f.metricsAddr, "metrics", "", "serve Prometheus metrics on this address without a credential, e.g. 127.0.0.1:9090 (NINJA_METRICS); default: GET /metrics on --http with scope metrics")
 	fl.StringSliceVar(&f.p2p, "p2p", []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}, "libp2p listen multiaddrs, comma-separated (NINJA_P2P)")
@@ -91,6 +108,7 @@ a flag given on the command line wins.`,
 	fl.BoolVar(&f.offline, "offline", false, "no DHT and no bootstrap (NINJA_OFFLINE)")
 	fl.StringSliceVar(&f.bootstrap, "bootstrap", nil, "bootstrap peer multiaddrs, comma-separated; empty for none (NINJA_BOOTSTRAP); default: the public IPFS bootstrap list")
 	fl.StringVar(&f.maxUpload, "max-upload", "32GiB", "largest accepted upload (NINJA_MAX_UPLOAD)")
+	fl.StringVar(&f.minFreeSpace, "min-free-space", "0", "refuse uploads and pin requests (507) while the block store's disk has less free space, e.g. 1GiB; 0 no floor (NINJA_MIN_FREE_SPACE)")
 	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For is believed (NINJA_TRUSTED_PROXIES)")
 	fl.StringSliceVar(&f.corsOrigins, "cors-origins", []string{"*"}, "origins browsers may upload from, comma-separated, or * (NINJA_CORS_ORIGINS)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (NINJA_LOG_LEVEL)")
@@ -118,9 +136,11 @@ a flag given on the command line wins.`,
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may finish before they are cancelled (NINJA_SHUTDOWN_TIMEOUT)")
 	fl.DurationVar(&f.gcInterval, "gc-interval", 0, "run garbage collection this often, e.g. 24h; 0 never (NINJA_GC_INTERVAL)")
 	fl.DurationVar(&f.reprovideInterval, "reprovide-interval", 22*time.Hour, "announce pinned roots to the DHT this often when online; 0 never (NINJA_REPROVIDE_INTERVAL)")
+	f.registerTLS(fl)
+	fl.StringVar(&f.configPath, "config", "", "read settings from this TOML file: every serve flag by its name (NINJA_CONFIG); a flag or environment variable wins over the file")
 	for flag, env := range map[string]string{
-		"http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
-		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
+		"config": "NINJA_CONFIG", "http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
+		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "min-free-space": "NINJA_MIN_FREE_SPACE", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "log-format": "NINJA_LOG_FORMAT", "access-log": "NINJA_ACCESS_LOG", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
 		"gc-interval": "NINJA_GC_INTERVAL", "shutdown-timeout": "NINJA_SHUTDOWN_TIMEOUT", "reprovide-interval": "NINJA_REPROVIDE_INTERVAL",
@@ -131,7 +151,6 @@ a flag given on the command line wins.`,
 	} {
 		bindEnv(fl, flag, env)
 	}
-	return cmd
 }
 
 // bootstrapPeers is the bootstrap list: the one given (an empty one
@@ -156,6 +175,12 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 	if err != nil {
 		return app.Options{}, err
 	}
+	var minFree int64
+	if f.minFreeSpace != "" && f.minFreeSpace != "0" {
+		if minFree, err = token.ParseSize(f.minFreeSpace); err != nil {
+			return app.Options{}, fmt.Errorf("--min-free-space: %w", err)
+		}
+	}
 	var proxies []netip.Prefix
 	if len(f.trustedProxies) > 0 {
 		if proxies, err = token.ParseCIDRs(f.trustedProxies); err != nil {
@@ -177,6 +202,7 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		Fetch:             pinning.FetchConfig{Timeout: f.pinTimeout, MaxConcurrent: f.pinConcurrency, MaxPerAccount: f.pinPerAccount},
 		Store:             store.Options{DefaultQuota: quota, EventRetention: f.eventRetention, TokenGrace: f.tokenGrace},
 		MaxUploadBytes:    maxUpload,
+		MinFreeBytes:      minFree,
 		MaxFilesPerUpload: f.maxFiles,
 		RateLimits:        f.rateLimits(),
 		Server: server.Config{
@@ -266,18 +292,11 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, stdout, stderr io
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	httpLn, err := net.Listen("tcp", f.httpAddr)
+	lns, err := f.listen()
 	if err != nil {
-		return fmt.Errorf("listen http: %w", err)
+		return err
 	}
-	defer httpLn.Close()
-	var metricsLn net.Listener
-	if f.metricsAddr != "" {
-		if metricsLn, err = net.Listen("tcp", f.metricsAddr); err != nil {
-			return fmt.Errorf("listen metrics: %w", err)
-		}
-		defer metricsLn.Close()
-	}
+	defer lns.close()
 	a, err := app.Open(ctx, opts)
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w: is another `ninja serve` running on %s?", err, g.dataDir)
@@ -291,13 +310,20 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, stdout, stderr io
 		return err
 	}
 	defer os.Remove(a.Layout.Socket())
+	tlsSrc, err := f.tls.newTLS(ctx, a.Layout, lns, logger)
+	if err != nil {
+		return err
+	}
+	if tlsSrc != nil {
+		defer closeWith("tls", logger, tlsSrc.Close)
+	}
 
 	adminKey, err := a.Service.FirstStart(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "ninja %s\n", Version().Version)
-	fmt.Fprintf(stdout, "HTTP API and gateway: http://%s\n", httpLn.Addr())
+	f.printAddrs(stdout, lns, logger)
 	fmt.Fprintf(stdout, "peer id: %s\n", a.Node.PeerID())
 	for _, addr := range a.Node.Addrs() {
 		fmt.Fprintf(stdout, "libp2p: %s\n", addr)
@@ -306,12 +332,41 @@ func serve(ctx context.Context, g *globalFlags, f *serveFlags, stdout, stderr io
 		fmt.Fprintf(stdout, "admin API key (shown once, store it now):\n%s\n", adminKey)
 	}
 	fmt.Fprintln(stdout, "ready")
-	if metricsLn != nil {
-		fmt.Fprintf(stdout, "metrics: http://%s/metrics\n", metricsLn.Addr())
+	if lns.metrics != nil {
+		fmt.Fprintf(stdout, "metrics: http://%s/metrics\n", lns.metrics.Addr())
 	}
-	return a.Serve(ctx, app.ServeOptions{HTTP: httpLn, Socket: sockLn, Metrics: metricsLn, GCInterval: f.gcInterval,
-		ShutdownTimeout: f.shutdownTimeout,
+	return a.Serve(ctx, app.ServeOptions{HTTP: lns.http, HTTPS: lns.https, TLS: tlsSrc, Reload: onSIGHUP(ctx, tlsSrc != nil, logger),
+		Socket: sockLn, Metrics: lns.metrics, GCInterval: f.gcInterval, ShutdownTimeout: f.shutdownTimeout,
 		MaxConnsPerAddr: f.maxConnsPerIP, TrustedProxies: opts.Server.TrustedProxies, Logger: logger})
+}
+
+// onSIGHUP turns SIGHUP into reloads of the certificate files until ctx is
+// done. SIGHUP is caught even without them (and logged), so that a
+// service manager's reload never kills the server.
+func onSIGHUP(ctx context.Context, files bool, log *slog.Logger) <-chan struct{} {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{})
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if !files {
+					log.Info("SIGHUP: nothing to reload (no --tls-cert)")
+					continue
+				}
+				select {
+				case reload <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return reload
 }
 
 func closeWith(what string, logger *slog.Logger, closeFn func(context.Context) error) {

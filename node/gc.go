@@ -30,17 +30,20 @@ func (n *Node) GC(ctx context.Context, live []cid.Cid) (GCStats, error) {
 // their session; GCFunc takes the lock exclusively, so it waits only for
 // the batches being written, and keeps the blocks of every open session,
 // every root committed within recentRootsGrace (read after the sessions,
-// so a session that commits meanwhile is seen one way or the other) and
+// so a session that commits meanwhile is seen one way or the other), the
+// roots backups hold (HoldRoots), and
 // everything reachable from the roots live returns (called under the lock,
 // after both). While GC holds the lock, import batches, Fetch and
 // LocalDAG wait. A live root whose blocks are not all local is not an
 // error: whatever part is present is kept.
 func (n *Node) GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (GCStats, error) {
-	n.gcMu.Lock()
+	if err := n.lockForGC(ctx); err != nil { // waits for a backup's snapshot; see HoldRoots
+		return GCStats{}, fmt.Errorf("gc: %w", err)
+	}
 	defer n.gcMu.Unlock()
 
 	open := n.openSessionBlocks()
-	recent := n.recentRoots()
+	recent := append(n.recentRoots(), n.heldRoots()...)
 	roots, err := live(ctx)
 	if err != nil {
 		return GCStats{}, fmt.Errorf("gc: live roots: %w", err)

@@ -34,7 +34,7 @@ func (n *Node) FreeBytes() (int64, error) {
 	if err := unix.Statfs(n.blocksDir, &st); err != nil {
 		return 0, fmt.Errorf("free space: %w", err)
 	}
-	return int64(st.Bavail) * st.Bsize, nil
+	return int64(st.Bavail) * int64(st.Bsize), nil // Bsize is int64 on Linux, uint32 on macOS
 }
 
 // blocksDirOf is where a data directory keeps its blocks.

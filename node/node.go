@@ -81,6 +81,9 @@ var (
 	// metadata, or a name for this host, and Config.AllowPrivatePeers is
 	// off. See ValidateOrigins.
 	ErrAddrNotAllowed = errors.New("address not allowed")
+	// ErrCorrupt means a block's bytes do not hash to its CID (CopyBlocks
+	// found one in the block store).
+	ErrCorrupt = errors.New("corrupt block")
 )
 
 // Config configures New.
@@ -176,6 +179,9 @@ type Node struct {
 	recent       map[string]recentRoot
 	recentPruned time.Time
 	now          func() time.Time // injectable clock for the grace period
+	// holds are the roots backups keep from GC while they copy; see
+	// HoldRoots.
+	holds holdSet
 
 	closeOnce sync.Once
 	closeErr  error

@@ -37,6 +37,14 @@ var (
 	// ErrUnavailable means the operation needs a part this process runs
 	// without (access JWTs without a signer, fetching without a network).
 	ErrUnavailable = errors.New("unavailable")
+	// ErrNotReady means a part the service needs is not working (see
+	// Service.Ready); the text names which.
+	ErrNotReady = errors.New("not ready")
+	// ErrInsufficientStorage means the disk is too full to take more: free
+	// space under the configured floor (Config.MinFreeBytes). A write that
+	// fails for lack of space (ENOSPC, EDQUOT) is the same condition and
+	// is mapped with it.
+	ErrInsufficientStorage = errors.New("insufficient storage")
 )
 
 func errIsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

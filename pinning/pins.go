@@ -77,6 +77,9 @@ func (s *Service) PinByCID(ctx context.Context, p Principal, req PinRequest) (st
 	if s.fetch == nil {
 		return store.Pin{}, fmt.Errorf("%w: pinning by CID is not available on this server", ErrUnavailable)
 	}
+	if err := s.checkWritable(); err != nil {
+		return store.Pin{}, err
+	}
 	pin := store.Pin{CID: c.String(), Name: req.Name, Description: req.Description, Metadata: req.Metadata, Origins: req.Origins,
 		AccountID: p.AccountID, KeyID: p.IssuerKeyID, CredentialID: p.CredentialID, Prefix: p.Prefix}
 	return s.fetch.submit(ctx, c, pin)

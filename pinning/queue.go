@@ -153,6 +153,14 @@ func (f *fetcher) close(ctx context.Context) error {
 	}
 }
 
+// alive reports whether the fetcher takes and works requests (it has not
+// been closed).
+func (f *fetcher) alive() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.closed && f.ctx.Err() == nil
+}
+
 // schedule starts the oldest waiting requests whose account is under its
 // limit, while the global limit allows. f.mu must be held.
 func (f *fetcher) schedule() {

@@ -89,6 +89,10 @@ type Store interface {
 
 	RecordEvent(e store.Event)
 	Rollup(accountID, prefix string, from, to time.Time) (store.Rollup, error)
+
+	// Check reports whether the database is open and its file still the
+	// one on disk (readiness).
+	Check() error
 }
 
 // Node is what the domain needs from the embedded IPFS node (*node.Node).
@@ -104,6 +108,10 @@ type Node interface {
 	PeerID() string
 	Addrs() []string
 	Peers() []string
+	// Check reports whether the block store is writable and the host up;
+	// FreeBytes the space left for blocks (readiness, the free-space floor).
+	Check() error
+	FreeBytes() (int64, error)
 }
 
 // Observer is told what the domain did, for metrics; every method must be
@@ -146,6 +154,10 @@ type Config struct {
 	// authentications; the zero value limits nothing (`ninja serve` applies
 	// DefaultRateLimits).
 	RateLimits RateLimits
+	// MinFreeBytes refuses uploads and pin requests with
+	// ErrInsufficientStorage while the block store's disk has less free
+	// space; 0 means no floor.
+	MinFreeBytes int64
 	// Observer receives metrics; nil means none.
 	Observer Observer
 	// Now is the clock; nil means time.Now.
@@ -165,6 +177,8 @@ type Service struct {
 
 	maxUpload int64
 	maxFiles  int
+	minFree   int64
+	ready     readiness
 	limits    limits
 	obs       Observer
 	fetch     *fetcher // nil when fetching is disabled
@@ -198,7 +212,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, hasher: cfg.Hasher, signer: cfg.Signer,
-		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes, maxFiles: cfg.MaxFilesPerUpload, limits: newLimits(cfg.RateLimits), obs: cfg.Observer,
+		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes, maxFiles: cfg.MaxFilesPerUpload, minFree: cfg.MinFreeBytes, limits: newLimits(cfg.RateLimits), obs: cfg.Observer,
 	}
 	if !cfg.Fetch.Disabled {
 		f, err := startFetcher(s, cfg.Fetch)

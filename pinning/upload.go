@@ -76,10 +76,15 @@ type Upload struct {
 
 // BeginUpload starts an upload for p: an upload token's use is reserved
 // here (with k uses left, k parallel uploads begin and the rest get
-// token.ErrExhausted), and released by Abort unless Finish counts it.
+// token.ErrExhausted), and released by Abort unless Finish counts it. It
+// refuses first, reserving nothing, when the database file is gone
+// (ErrNotReady) or free space is under the floor (ErrInsufficientStorage).
 func (s *Service) BeginUpload(ctx context.Context, p Principal, opts ImportOptions) (*Upload, error) {
 	if !p.Allows(token.ScopeUpload) {
 		return nil, fmt.Errorf("%w: %v lacks scope %q", token.ErrForbidden, p.Kind, token.ScopeUpload)
+	}
+	if err := s.checkWritable(); err != nil {
+		return nil, err
 	}
 	if err := s.limits.uploadsByCredential.allow(p.CredentialID, s.now()); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/ninja-ipfs/ninja/api"
 	"github.com/ninja-ipfs/ninja/node"
@@ -73,6 +74,13 @@ var errorTable = []struct {
 	{pinning.ErrConflict, http.StatusConflict, "CONFLICT", "the request conflicts with an existing record"},
 	{pinning.ErrUnavailable, http.StatusServiceUnavailable, "UNAVAILABLE", "this server does not offer that"},
 	{store.ErrCorrupt, http.StatusInternalServerError, "DATABASE_CORRUPT", "the database is damaged"},
+	{pinning.ErrNotReady, http.StatusServiceUnavailable, "NOT_READY", "the server is not ready"},
+	// A full disk is the client's to know (retry later, elsewhere), not an
+	// internal error: the floor (--min-free-space) and a write that failed
+	// for lack of space or quota, wherever it failed, are one answer.
+	{pinning.ErrInsufficientStorage, http.StatusInsufficientStorage, "INSUFFICIENT_STORAGE", "the server's disk is full"},
+	{syscall.ENOSPC, http.StatusInsufficientStorage, "INSUFFICIENT_STORAGE", "the server's disk is full; nothing was stored, retry later"},
+	{syscall.EDQUOT, http.StatusInsufficientStorage, "INSUFFICIENT_STORAGE", "the server's disk quota is used up; nothing was stored, retry later"},
 	{pinning.ErrRateLimited, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests"},
 	{context.Canceled, http.StatusServiceUnavailable, "CANCELED", "the request was canceled"},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "CANCELED", "the request took too long"},
@@ -149,7 +157,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.obs.Refusal(e.Reason)
 	}
 	switch {
-	case e.Status >= 500 && !isCanceled(err):
+	case e.Status >= 500 && !isCanceled(err) && !isRefusal(err):
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	default:
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "reason", e.Reason, "err", err)
@@ -162,6 +170,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
 	}
 	writeJSON(w, e.Status, api.ErrorBody{Error: api.ErrorDetail{Reason: e.Reason, Details: e.Details}})
+}
+
+// isRefusal reports a 5xx that is a decision, not a fault: not ready, or
+// under the free-space floor. The domain logs those once per change, so a
+// probe every few seconds does not flood the log at error.
+func isRefusal(err error) bool {
+	return errors.Is(err, pinning.ErrNotReady) || errors.Is(err, pinning.ErrInsufficientStorage)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

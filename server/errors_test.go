@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"syscall"
 	"testing"
 
 	"github.com/ninja-ipfs/ninja/node"
@@ -42,6 +44,11 @@ func TestEverySentinelMapsToItsStatusAndReason(t *testing.T) {
 		{pinning.ErrUnavailable, 503, "UNAVAILABLE"},
 		{context.Canceled, 503, "CANCELED"},
 		{&http.MaxBytesError{Limit: 10}, 413, "SIZE_EXCEEDED"},
+		{pinning.ErrNotReady, 503, "NOT_READY"},
+		{pinning.ErrInsufficientStorage, 507, "INSUFFICIENT_STORAGE"},
+		{syscall.ENOSPC, 507, "INSUFFICIENT_STORAGE"},
+		{syscall.EDQUOT, 507, "INSUFFICIENT_STORAGE"},
+		{&os.PathError{Op: "write", Path: "/var/lib/ninja/blocks/x", Err: syscall.ENOSPC}, 507, "INSUFFICIENT_STORAGE"},
 		{errors.New("disk on fire"), 500, "INTERNAL_ERROR"},
 	}
 	for _, tt := range tests {
@@ -65,6 +72,11 @@ func TestDetailsAreTheClientsTextWithoutInternalPrefixes(t *testing.T) {
 			"the requested object was not found"},
 		{"a bare sentinel gets the reason's own words", fmt.Errorf("layer: %w", token.ErrExpired), "the credential expired"},
 		{"an internal error says nothing of its cause", errors.New("open /var/lib/ninja/ninja.db: permission denied"), "internal server error"},
+		{"a full disk says so, without the path of the write that failed", fmt.Errorf("commit import: %w", fmt.Errorf("write blocks: %w",
+			&os.PathError{Op: "write", Path: "/var/lib/ninja/blocks/CIQ/x.data", Err: syscall.ENOSPC})),
+			"the server's disk is full; nothing was stored, retry later"},
+		{"an exhausted quota says so", &os.PathError{Op: "write", Path: "/x", Err: syscall.EDQUOT},
+			"the server's disk quota is used up; nothing was stored, retry later"},
 		{"the node's CAR error keeps its detail", fmt.Errorf("import car: %w", fmt.Errorf("%w: %w", node.ErrInvalidCAR, errors.New("unexpected EOF"))),
 			"unexpected EOF"},
 	}

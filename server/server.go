@@ -75,6 +75,9 @@ type Deps struct {
 	Metrics http.Handler
 	// Observer receives request metrics; nil means none.
 	Observer Observer
+	// Backup makes backups for POST /admin/backup (the wiring, app.App);
+	// nil answers 503.
+	Backup Backupper
 }
 
 // Server serves ninja's HTTP API. Create it with New; Handler returns the
@@ -85,6 +88,7 @@ type Server struct {
 	gateway http.Handler
 	metrics http.Handler
 	obs     Observer
+	backup  Backupper
 	log     *slog.Logger
 
 	jsonSlots    *fairSlots // see jsonUploadSlots
@@ -126,6 +130,7 @@ func New(cfg Config, deps Deps) *Server {
 		gateway:      deps.Gateway,
 		metrics:      deps.Metrics,
 		obs:          deps.Observer,
+		backup:       deps.Backup,
 		log:          cfg.Logger,
 		jsonSlots:    newFairSlots(jsonUploadSlots, jsonUploadSlotsPerAccount),
 		gatewaySlots: newAddrSlots(gatewayPerAddress),
@@ -208,6 +213,7 @@ func (s *Server) routeTable() []route {
 	ui := newUI(web.FS(), s.log)
 	return []route{
 		{pattern: "GET /healthz", public: true, h: s.handleHealth},
+		{pattern: "GET /readyz", public: true, admin: true, h: s.handleReady},
 		{pattern: "GET /metrics", scope: token.ScopeMetrics, admin: true, h: s.handleMetrics},
 		// The web UI (ui.go): the dashboard signs in with an API key held in
 		// the browser, the upload page with a signed token; both only call
@@ -254,6 +260,7 @@ func (s *Server) routeTable() []route {
 		// The operator's API (admin.go).
 		{pattern: "POST /admin/gc", scope: token.ScopeAdmin, admin: true, h: s.handleGC},
 		{pattern: "GET /admin/export/{cid}", scope: token.ScopeAdmin, admin: true, h: s.handleExport},
+		{pattern: "POST /admin/backup", scope: token.ScopeAdmin, admin: true, h: s.handleBackup},
 		{pattern: "GET /admin/status", scope: token.ScopeAdmin, admin: true, h: s.handleStatus},
 		{pattern: "GET /admin/accounts", scope: token.ScopeAdmin, admin: true, h: s.handleAccountList},
 		{pattern: "POST /admin/accounts", scope: token.ScopeAdmin, admin: true, h: s.handleAccountCreate},
@@ -276,7 +283,21 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// handleHealth is liveness: the process answers HTTP. It says nothing of
+// the parts behind it; /readyz does.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// handleReady is readiness: 200 only while the service can take writes
+// (database, block store, node, pin worker; see pinning.Service.Ready),
+// else 503 NOT_READY naming the parts that are not. It is public, for load
+// balancers and health checks, and on the admin socket for `ninja ready`.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.Ready(); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
 }

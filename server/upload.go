@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -45,17 +47,34 @@ func (s *Server) result(r *http.Request, p store.Pin) api.UploadResult {
 }
 
 // gatewayURL is the public gateway link of a CID: the configured public URL,
-// or else the address the client used to reach us.
+// or else the address the client used to reach us: https when the request
+// came over TLS, or through a trusted proxy (--trusted-proxies) that says
+// X-Forwarded-Proto: https because it terminated TLS.
 func (s *Server) gatewayURL(r *http.Request, c string) string {
 	base := s.cfg.PublicURL
 	if base == "" {
 		scheme := "http"
-		if r.TLS != nil {
+		if r.TLS != nil || s.proxiedHTTPS(r) {
 			scheme = "https"
 		}
 		base = scheme + "://" + r.Host
 	}
 	return base + "/ipfs/" + c
+}
+
+// proxiedHTTPS reports a request a trusted reverse proxy received over
+// HTTPS. The header is believed only from a trusted peer: anyone else
+// could send it.
+func (s *Server) proxiedHTTPS(r *http.Request) bool {
+	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https") {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && s.trusted(addr.Unmap())
 }
 
 // reportUpload tells analytics what an upload stored.

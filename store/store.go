@@ -70,6 +70,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -180,6 +181,7 @@ type Store struct {
 	log  *slog.Logger
 	path string
 	opts Options
+	file os.FileInfo // the database file as opened, so Check notices it deleted or replaced
 
 	res      reservations
 	creds    credCache
@@ -214,6 +216,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// latency well under a disk flush.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Store{db: db, now: opts.Now, log: opts.Logger, path: path, opts: opts}
+	s.file, _ = os.Stat(path)
 	s.res.init(opts.Now)
 	s.creds.init()
 	if err := s.migrate(); err != nil {
