@@ -153,6 +153,24 @@ func (a *App) registerGauges() {
 		return map[string]float64{"queued": float64(q), "running": float64(r)}
 	})
 	m.Gauge("ninja_libp2p_peers", "Connected libp2p peers.", func() float64 { return float64(len(n.Peers())) })
+	m.Gauge("ninja_blockstore_bytes", "Bytes of stored blocks.", func() float64 {
+		return float64(n.Stats(context.Background()).BlockStoreBytes)
+	})
+	m.Counter("ninja_bitswap_blocks_sent_total", "Blocks bitswap served to peers.", func() float64 {
+		return float64(n.Stats(context.Background()).BitswapBlocksSent)
+	})
+	m.Counter("ninja_bitswap_bytes_sent_total", "Bytes bitswap served to peers.", func() float64 {
+		return float64(n.Stats(context.Background()).BitswapBytesSent)
+	})
+	st := a.Store
+	m.GaugeVec("ninja_pins", "Pin records by status, all accounts.", "status", func() map[string]float64 {
+		u, err := st.AccountUsage("")
+		if err != nil {
+			return nil
+		}
+		return map[string]float64{"pinned": float64(u.Pinned), "queued_or_pinning": float64(u.Queued),
+			"failed": float64(u.Pins - u.Pinned - u.Queued)}
+	})
 	m.Gauge("ninja_blockstore_free_bytes", "Free space on the block store's filesystem, for an unprivileged writer.", func() float64 {
 		free, err := n.FreeBytes()
 		if err != nil {

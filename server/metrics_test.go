@@ -40,6 +40,9 @@ func TestMetricsCountRequestsUploadsAndRefusalsWithoutSecrets(t *testing.T) {
 		`ninja_http_requests_total{code="200",route="POST /upload"} 1`,
 		`ninja_credential_checks_total{credential="upload_token",result="ok"}`,
 		`ninja_pin_queue{state="queued"} 0`,
+		`ninja_pins{status="pinned"} 1`,
+		`ninja_blockstore_bytes `,
+		`ninja_bitswap_bytes_sent_total 0`,
 		`ninja_http_request_duration_seconds_bucket{route="POST /upload",le=`,
 	} {
 		if !strings.Contains(body, want) {
