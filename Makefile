@@ -67,6 +67,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./store/
 	$(GO) test -run '^$$' -bench . -benchmem ./token/
 	$(GO) test -run '^$$' -bench Authenticate -benchmem ./pinning/
+	$(GO) test -run '^$$' -bench UploadDuringGC -benchtime 1x -timeout 30m ./node/
 
 # Every fuzz target for FUZZTIME each (their seed corpora also run in make
 # test as ordinary tests).

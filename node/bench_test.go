@@ -2,19 +2,21 @@ package node
 
 import (
 	"context"
-
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ipfs/go-cid"
 )
 
 // Store choice (see defaultStoreKind). Measured on the 2-core dev VM with
@@ -290,4 +292,100 @@ func BenchmarkFetch256MiB(b *testing.B) {
 		dst.Close(context.Background())
 	}
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// BenchmarkUploadDuringGC measures what a GC of 100k dead blocks costs an
+// upload running beside it (issue 10: an upload is stalled by at most one
+// sweep batch). It reports the GC's time, its sweep batches' mean time, and
+// the slowest and median 1 MiB upload (import and durable commit) while the
+// GC ran, next to the same without a GC, and the longest wait for the GC
+// lock held shared (what an upload's batch write waits for).
+func BenchmarkUploadDuringGC(b *testing.B) {
+	const deadBlocks = 100_000
+	for range b.N {
+		n := newBenchNode(b, storeDefault)
+		ctx := context.Background()
+		n.now = func() time.Time { return time.Now().Add(recentRootsGrace + time.Minute) }
+		deadRawBlocks(b, n, deadBlocks, []byte("extra"))
+		var seq atomic.Uint64
+		upload := func() time.Duration {
+			start := time.Now()
+			im := n.NewImport(ProfileV1)
+			if _, _, err := im.AddFile(ctx, chachaReader(1000+seq.Add(1), 1<<20)); err != nil {
+				b.Fatal(err)
+			}
+			if err := im.Commit(ctx); err != nil {
+				b.Fatal(err)
+			}
+			return time.Since(start)
+		}
+		var quiet []time.Duration
+		for range 20 {
+			quiet = append(quiet, upload())
+		}
+		var batches atomic.Int64
+		done := make(chan struct{})
+		var gcTime time.Duration
+		var sweepStart atomic.Int64
+		go func() {
+			defer close(done)
+			start := time.Now()
+			n.afterSweepBatch = func() {
+				if batches.Add(1) == 1 {
+					sweepStart.Store(int64(time.Since(start)))
+				}
+			}
+			stats, err := n.GCFunc(ctx, func(context.Context) ([]cid.Cid, error) { return nil, nil })
+			gcTime = time.Since(start)
+			if err != nil || stats.Blocks < deadBlocks {
+				b.Errorf("gc: %d blocks, %v", stats.Blocks, err)
+			}
+		}()
+		// A prober takes the lock shared every millisecond, as an upload's
+		// batch write does, and records the longest wait.
+		var maxWait atomic.Int64
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(time.Millisecond):
+				}
+				t0 := time.Now()
+				n.gcMu.RLock()
+				w := int64(time.Since(t0))
+				n.gcMu.RUnlock()
+				if w > maxWait.Load() {
+					maxWait.Store(w)
+				}
+			}
+		}()
+		var during []time.Duration
+	loop:
+		for {
+			select {
+			case <-done:
+				break loop
+			default:
+				during = append(during, upload())
+			}
+		}
+		median := func(d []time.Duration) time.Duration {
+			s := slices.Clone(d)
+			slices.Sort(s)
+			return s[len(s)/2]
+		}
+		b.ReportMetric(gcTime.Seconds(), "gc-s")
+		if n := batches.Load(); n > 0 {
+			b.ReportMetric(float64(gcTime-time.Duration(sweepStart.Load()))/float64(n)/1e6, "ms/batch")
+		}
+		b.ReportMetric(float64(len(during)), "uploads-during-gc")
+		if len(during) > 0 {
+			b.ReportMetric(float64(slices.Max(during))/1e6, "max-ms")
+			b.ReportMetric(float64(median(during))/1e6, "median-ms")
+		}
+		b.ReportMetric(float64(median(quiet))/1e6, "quiet-median-ms")
+		b.ReportMetric(float64(slices.Max(quiet))/1e6, "quiet-max-ms")
+		b.ReportMetric(float64(maxWait.Load())/1e6, "max-lock-wait-ms")
+	}
 }

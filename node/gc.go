@@ -23,39 +23,37 @@ func (n *Node) GC(ctx context.Context, live []cid.Cid) (GCStats, error) {
 }
 
 // GCFunc marks every block reachable from the roots that live returns and
-// deletes the rest, then syncs the store.
+// deletes the rest, then syncs the store. One GC runs at a time.
 //
 // Protocol that makes GC safe while uploads run (see Import): imports
 // write each batch under the node's GC lock held shared and record it in
-// their session; GCFunc takes the lock exclusively, so it waits only for
-// the batches being written, and keeps the blocks of every open session,
-// every root committed within recentRootsGrace (read after the sessions,
-// so a session that commits meanwhile is seen one way or the other), the
-// roots backups hold (HoldRoots), and
-// everything reachable from the roots live returns (called under the lock,
-// after both). While GC holds the lock, import batches, Fetch and
-// LocalDAG wait. A live root whose blocks are not all local is not an
-// error: whatever part is present is kept.
+// their session. GCFunc takes the lock exclusively only to mark: it waits
+// for the batches being written, then keeps the blocks of every open
+// session, every root committed within recentRootsGrace (read after the
+// sessions, so a session that commits meanwhile is seen one way or the
+// other), the roots backups hold (HoldRoots), and everything reachable
+// from the roots live returns (called under the lock, after both). A live
+// root whose blocks are not all local is not an error: whatever part is
+// present is kept.
+//
+// Before it lets go of the lock it starts recording every use of a block
+// (touchSet). It then lists the store without the lock, while uploads,
+// fetches and LocalDAG go on, and deletes the unmarked blocks in batches of
+// sweep batches, each under the lock held exclusively for at most
+// sweepBatchTime, skipping every block
+// used since the mark: a block an upload wrote or found present, one a
+// fetch stored, one a LocalDAG walk for a new pin read. What is not
+// recorded is a write or read that had not happened, so anything that
+// becomes live after the mark either touches its blocks first or finds
+// them gone and writes them again. An upload waits at most one batch.
 func (n *Node) GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (GCStats, error) {
-	if err := n.lockForGC(ctx); err != nil { // waits for a backup's snapshot; see HoldRoots
+	n.gcRun.Lock()
+	defer n.gcRun.Unlock()
+	marked, roots, err := n.markLocked(ctx, live)
+	if err != nil {
 		return GCStats{}, fmt.Errorf("gc: %w", err)
 	}
-	defer n.gcMu.Unlock()
-
-	open := n.openSessionBlocks()
-	recent := append(n.recentRoots(), n.heldRoots()...)
-	roots, err := live(ctx)
-	if err != nil {
-		return GCStats{}, fmt.Errorf("gc: live roots: %w", err)
-	}
-	roots = append(roots, recent...)
-	marked, err := n.mark(ctx, roots)
-	if err != nil {
-		return GCStats{}, fmt.Errorf("gc: mark: %w", err)
-	}
-	for h := range open {
-		marked[h] = struct{}{}
-	}
+	defer n.touched.stop()
 	stats, err := n.sweep(ctx, marked)
 	if err != nil {
 		return stats, fmt.Errorf("gc: sweep: %w", err)
@@ -63,8 +61,34 @@ func (n *Node) GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid
 	if err := syncDatastore(ctx, n.ds); err != nil {
 		return stats, fmt.Errorf("gc: %w", err)
 	}
-	n.log.Info("gc done", "roots", len(roots), "kept", len(marked), "deleted", stats.Blocks, "bytes", stats.Bytes)
+	n.log.Info("gc done", "roots", roots, "kept", len(marked), "deleted", stats.Blocks, "bytes", stats.Bytes)
 	return stats, nil
+}
+
+// markLocked takes the GC lock exclusively, marks, starts recording block
+// uses and lets go of the lock. It returns the marked set and how many
+// roots it had.
+func (n *Node) markLocked(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (map[string]struct{}, int, error) {
+	if err := n.lockForGC(ctx); err != nil { // waits for a backup's snapshot; see HoldRoots
+		return nil, 0, err
+	}
+	defer n.gcMu.Unlock()
+	open := n.openSessionBlocks()
+	recent := append(n.recentRoots(), n.heldRoots()...)
+	roots, err := live(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("live roots: %w", err)
+	}
+	roots = append(roots, recent...)
+	marked, err := n.mark(ctx, roots)
+	if err != nil {
+		return nil, 0, fmt.Errorf("mark: %w", err)
+	}
+	for h := range open {
+		marked[h] = struct{}{}
+	}
+	n.touched.start()
+	return marked, len(roots), nil
 }
 
 // mark returns the multihashes of every local block reachable from roots.
@@ -107,12 +131,23 @@ func (n *Node) walkLocalPartial(ctx context.Context, root cid.Cid, marked map[st
 	return nil
 }
 
-// sweep deletes every stored block whose multihash is not in marked.
+// A sweep batch deletes up to sweepBatch blocks under the exclusive lock,
+// and stops early once it has held the lock for sweepBatchTime: on flatfs
+// a delete costs about a quarter of a millisecond, so a batch is ~20 ms and
+// an upload waiting for the lock waits about that long per write.
+const (
+	sweepBatch     = 1024
+	sweepBatchTime = 20 * time.Millisecond
+)
+
+// sweep deletes every stored block whose multihash is not in marked and
+// that no one has used since the mark. It lists without the GC lock and
+// deletes batch by batch under it. The caller has started n.touched.
 func (n *Node) sweep(ctx context.Context, marked map[string]struct{}) (GCStats, error) {
 	var stats GCStats
-	ctx, cancel := context.WithCancel(ctx)
+	lctx, cancel := context.WithCancel(ctx)
 	defer cancel() // releases the listing goroutine on early return
-	keys, err := n.bstore.AllKeysChan(ctx)
+	keys, err := n.rawBS.AllKeysChan(lctx)
 	if err != nil {
 		return stats, err
 	}
@@ -124,23 +159,52 @@ func (n *Node) sweep(ctx context.Context, marked map[string]struct{}) (GCStats, 
 	}
 	// AllKeysChan reports listing errors only by closing early; a short
 	// listing deletes less, never more, so it is safe to go on.
-	if err := ctx.Err(); err != nil {
+	if err := lctx.Err(); err != nil {
 		return stats, err
 	}
 	// Deleting after the listing ends keeps the datastore iterator and the
 	// deletes from interleaving, which not every backend tolerates.
-	for _, c := range doomed {
-		size, err := n.bstore.GetSize(ctx, c)
-		if err != nil {
-			continue // raced with nothing (we hold the lock); already gone
+	for len(doomed) > 0 {
+		if err := ctx.Err(); err != nil {
+			return stats, err
 		}
-		if err := n.bstore.DeleteBlock(ctx, c); err != nil {
-			return stats, fmt.Errorf("delete %s: %w", c, err)
+		done, err := n.deleteBatch(ctx, doomed[:min(sweepBatch, len(doomed))], &stats)
+		if err != nil {
+			return stats, err
+		}
+		doomed = doomed[done:]
+		if n.afterSweepBatch != nil {
+			n.afterSweepBatch()
+		}
+	}
+	return stats, nil
+}
+
+// deleteBatch deletes the blocks of batch that no one has touched, under
+// the GC lock held exclusively, for at most sweepBatchTime. It returns how
+// many of batch it dealt with.
+func (n *Node) deleteBatch(ctx context.Context, batch []cid.Cid, stats *GCStats) (int, error) {
+	n.gcMu.Lock()
+	defer n.gcMu.Unlock()
+	start := time.Now()
+	for i, c := range batch {
+		if i > 0 && time.Since(start) >= sweepBatchTime {
+			return i, nil
+		}
+		if n.touched.touched(c) {
+			continue
+		}
+		size, err := n.rawBS.GetSize(ctx, c)
+		if err != nil {
+			continue // already gone
+		}
+		if err := n.rawBS.DeleteBlock(ctx, c); err != nil {
+			return i, fmt.Errorf("delete %s: %w", c, err)
 		}
 		stats.Blocks++
 		stats.Bytes += int64(size)
 	}
-	return stats, nil
+	return len(batch), nil
 }
 
 // openSessionBlocks is the union of the blocks open import sessions have

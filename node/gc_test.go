@@ -1,11 +1,16 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"testing"
 	"time"
 
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
 )
 
 func TestGCKeepsLiveDAGsAndDeletesTheRest(t *testing.T) {
@@ -130,5 +135,127 @@ func TestReleaseHandsProtectionToThePinAndCountsSessions(t *testing.T) {
 	}
 	if stats.Blocks != 3 {
 		t.Fatalf("gc deleted %d blocks after both sessions released an unpinned root, want 3", stats.Blocks)
+	}
+}
+
+// deadRawBlocks stores count unreferenced raw blocks of 64 random bytes
+// each and returns them, plus one more block holding extra (also dead).
+func deadRawBlocks(t testing.TB, n *Node, count int, extra []byte) []blocks.Block {
+	t.Helper()
+	ctx := context.Background()
+	out := make([]blocks.Block, 0, count+1)
+	r := chachaReader(91, int64(count)*64)
+	for range count {
+		data := make([]byte, 64)
+		if _, err := io.ReadFull(r, data); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rawBlock(t, data))
+	}
+	out = append(out, rawBlock(t, extra))
+	for i := 0; i < len(out); i += 4096 {
+		if err := n.bstore.PutMany(ctx, out[i:min(i+4096, len(out))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func rawBlock(t testing.TB, data []byte) blocks.Block {
+	t.Helper()
+	h, err := mh.Sum(data, mh.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := blocks.NewBlockWithCid(data, cid.NewCidV1(cid.Raw, h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestUploadsGoOnWhileGCSweeps(t *testing.T) {
+	n := newTestNode(t)
+	ctx := context.Background()
+	n.now = func() time.Time { return time.Now().Add(recentRootsGrace + time.Minute) }
+	// The upload's first 1 MiB chunk is, byte for byte, one of the dead
+	// blocks: the sweep must not delete it from under the upload that
+	// found it present (or must let the upload write it again).
+	content := chachaBytes(t, 92, 2<<20+3)
+	dead := deadRawBlocks(t, n, 4*sweepBatch, content[:1<<20])
+
+	var (
+		root      cid.Cid
+		uploadErr error
+		batches   int
+	)
+	n.afterSweepBatch = func() {
+		batches++
+		if batches != 1 {
+			return
+		}
+		// Between the first batch and the second, the GC holds no lock:
+		// a whole upload commits here, or the test fails below.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			im := n.NewImport(ProfileV1)
+			var err error
+			if root, _, err = im.AddFile(ctx, bytes.NewReader(content)); err == nil {
+				err = im.Commit(ctx)
+			}
+			uploadErr = err
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			uploadErr = errors.New("the upload was still waiting 30 s into the sweep")
+			<-done
+		}
+	}
+	noPins := func(context.Context) ([]cid.Cid, error) { return nil, nil }
+	stats, err := n.GCFunc(ctx, noPins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uploadErr != nil {
+		t.Fatalf("upload during the sweep: %v", uploadErr)
+	}
+	if batches < 4 {
+		t.Fatalf("sweep ran %d batches, want at least 4", batches)
+	}
+	// Every dead block is gone except, possibly, the one the upload used.
+	shared := dead[len(dead)-1].Cid()
+	for _, b := range dead[:len(dead)-1] {
+		if ok, _ := n.rawBS.Has(ctx, b.Cid()); ok {
+			t.Fatalf("dead block %s survived the sweep", b.Cid())
+		}
+	}
+	want := int64(len(dead) - 1)
+	if ok, _ := n.rawBS.Has(ctx, shared); !ok {
+		want++ // deleted in the first batch, before the upload wrote it again
+	}
+	if stats.Blocks != want {
+		t.Errorf("gc reported %d blocks deleted, want %d", stats.Blocks, want)
+	}
+	// The upload that committed during the sweep is whole and reads back.
+	size, complete, err := n.LocalDAG(ctx, root)
+	if err != nil || !complete {
+		t.Fatalf("upload committed during the sweep is incomplete: complete=%v err=%v", complete, err)
+	}
+	if size < uint64(len(content)) {
+		t.Fatalf("upload DAG size %d < content %d", size, len(content))
+	}
+	// A second GC with the upload pinned keeps it and finds nothing else.
+	pinned := func(context.Context) ([]cid.Cid, error) { return []cid.Cid{root}, nil }
+	stats, err = n.GCFunc(ctx, pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Blocks != 0 {
+		t.Errorf("second gc deleted %d blocks, want 0", stats.Blocks)
+	}
+	if _, complete, _ := n.LocalDAG(ctx, root); !complete {
+		t.Fatal("second gc damaged the pinned upload")
 	}
 }

@@ -148,7 +148,15 @@ type Node struct {
 	budget       *bufferBudget // import buffers, shared by every Import
 
 	ds     ds.Batching           // the raw block datastore (flatfs or pebble)
-	bstore blockstore.Blockstore // ds behind NewBlockstoreNoPrefix + NewIdStore
+	rawBS  blockstore.Blockstore // ds behind NewBlockstoreNoPrefix + NewIdStore; GC's sweep only
+	bstore blockstore.Blockstore // rawBS recording uses in touched; everything else's
+	// touched records block uses while a GC sweeps; see GCFunc.
+	touched touchSet
+	// gcRun lets one GC run at a time: the sweep runs mostly outside gcMu.
+	gcRun sync.Mutex
+	// afterSweepBatch, when set (by tests), runs after each sweep batch,
+	// outside the GC lock.
+	afterSweepBatch func()
 	// localBS is a block service that never touches the network: the
 	// gateway, exports and DAG walks use it so that a missing block is an
 	// immediate not-found, never a bitswap want.
@@ -167,7 +175,8 @@ type Node struct {
 	noNetwork bool
 
 	// gcMu makes GC safe against concurrent writes: imports and fetches
-	// hold it shared, GC holds it exclusively. See GC.
+	// hold it shared, GC holds it exclusively while it marks and while it
+	// deletes each sweep batch. See GCFunc.
 	gcMu sync.RWMutex
 	// recent holds roots of committed imports that GC keeps for
 	// recentRootsGrace even without a pin; keyed by CID bytes.
@@ -219,7 +228,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cancel()
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n.bstore = blockstore.NewIdStore(blockstore.NewBlockstore(n.ds, blockstore.NoPrefix()))
+	n.rawBS = blockstore.NewIdStore(blockstore.NewBlockstore(n.ds, blockstore.NoPrefix()))
+	n.bstore = touchingBlockstore{Blockstore: n.rawBS, t: &n.touched}
 	n.localBS = blockservice.New(n.bstore, offline.Exchange(n.bstore))
 	if err := n.setupGateway(cfg.GatewayTimeout); err != nil {
 		_ = n.Close(ctx)
