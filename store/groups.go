@@ -55,7 +55,9 @@ type Group struct {
 type GroupFilter struct {
 	// Name keeps groups whose name contains it, ignoring case; "" keeps all.
 	Name string
-	Page Page
+	// Public, when set, keeps only groups that are (or are not) public.
+	Public *bool
+	Page   Page
 }
 
 // CreateGroup stores g for its account, assigning its ID and creation time.
@@ -108,8 +110,9 @@ func (s *Store) Group(accountID, id string) (Group, error) {
 }
 
 // ListGroups returns a page of an account's groups matching f, newest
-// first, and the cursor of the next page ("" at the end). A name filter is
-// checked on the records, so it walks at most the account's MaxGroups.
+// first, and the cursor of the next page ("" at the end). The filters are
+// checked on the records, so a listing walks at most the account's
+// MaxGroups.
 func (s *Store) ListGroups(accountID string, f GroupFilter) ([]Group, string, error) {
 	limit, err := f.Page.limit()
 	if err != nil {
@@ -149,7 +152,7 @@ func (s *Store) ListGroups(accountID string, f GroupFilter) ([]Group, string, er
 				}
 				return err
 			}
-			if name == "" || strings.Contains(strings.ToLower(g.Name), name) {
+			if (name == "" || strings.Contains(strings.ToLower(g.Name), name)) && (f.Public == nil || *f.Public == g.Public) {
 				out = append(out, g)
 			}
 		}
