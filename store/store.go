@@ -172,7 +172,7 @@ type Options struct {
 
 // DefaultUploadEndpoints are the upload routes of every API dialect.
 var DefaultUploadEndpoints = []string{
-	"POST /upload", "POST /upload/new", "POST /v3/files",
+	"POST /upload", "POST /upload/new", "POST /v3/files", "POST /files",
 	"POST /pinning/pinFileToIPFS", "POST /pinning/pinJSONToIPFS", "PATCH /tus/",
 }
 
