@@ -176,7 +176,7 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request, opts *uplo
 		// Authenticate first: a caller without the upload scope learns that,
 		// not how to format a body.
 		if err = s.authorizeUpload(r, opts); err == nil {
-			err = fmt.Errorf("%w: %s %s takes multipart/form-data or application/vnd.ipld.car", pinning.ErrInvalid, r.Method, r.URL.Path)
+			err = errNotAnUploadBody(r)
 		}
 	}
 	if err != nil {
@@ -184,6 +184,16 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request, opts *uplo
 	}
 	reportUpload(r, pins)
 	return pins, nil
+}
+
+// errNotAnUploadBody says what a streaming upload takes; a tus request
+// (the Pinata SDK's, for files over 90 MiB) is told that tus is not
+// supported yet.
+func errNotAnUploadBody(r *http.Request) error {
+	if r.Header.Get("Upload-Length") != "" || r.Header.Get("Tus-Resumable") != "" {
+		return fmt.Errorf("%w: resumable (tus) uploads, which the Pinata SDK uses for files over 90 MiB, are not supported yet; send the file as multipart/form-data (POST /upload streams any size)", pinning.ErrInvalid)
+	}
+	return fmt.Errorf("%w: %s %s takes multipart/form-data or application/vnd.ipld.car", pinning.ErrInvalid, r.Method, r.URL.Path)
 }
 
 // authorizeUpload authenticates a request whose credential was not in its

@@ -24,17 +24,25 @@ func groupIDs(gs []v3Group) []string {
 	return out
 }
 
-func TestPinataGroupsAreNamedSetsOfTheAccountsFiles(t *testing.T) {
-	e := newEnv(t)
+// createGroups makes one group per name (the second public) and returns
+// them, oldest first.
+func (e *env) createGroups(names ...string) []v3Group {
+	e.t.Helper()
 	var made []v3Group
-	for i, name := range []string{"Holiday photos", "invoices", "photos 2026"} {
+	for i, name := range names {
 		var g v3Group
-		e.send("POST", "/v3/groups/public", e.key, map[string]any{"name": name, "is_public": i == 1}).data(t, 200, &g)
+		e.send("POST", "/v3/groups/public", e.key, map[string]any{"name": name, "is_public": i == 1}).data(e.t, 200, &g)
 		if g.Name != name || g.IsPublic != (i == 1) || g.CreatedAt == "" || g.Created != g.CreatedAt {
-			t.Fatalf("created %+v", g)
+			e.t.Fatalf("created %+v", g)
 		}
 		made = append(made, g)
 	}
+	return made
+}
+
+func TestPinataGroupsListPageRenameAndStayInTheirAccount(t *testing.T) {
+	e := newEnv(t)
+	made := e.createGroups("Holiday photos", "invoices", "photos 2026")
 	list := func(q string) (gs []v3Group, next string) {
 		var l struct {
 			Groups        []v3Group `json:"groups"`
@@ -54,22 +62,44 @@ func TestPinataGroupsAreNamedSetsOfTheAccountsFiles(t *testing.T) {
 	if gs, _ := list("?isPublic=true"); !slices.Equal(groupIDs(gs), []string{made[1].ID}) {
 		t.Fatalf("isPublic=true: %v", groupIDs(gs))
 	}
-	var renamed v3Group
+	var renamed, got v3Group
 	e.send("PUT", "/v3/groups/public/"+made[0].ID, e.key, map[string]any{"name": "Holidays"}).data(t, 200, &renamed)
-	var got v3Group
 	e.get("/v3/groups/public/"+made[0].ID, e.key).data(t, 200, &got)
 	if renamed.Name != "Holidays" || got.Name != "Holidays" || got.IsPublic {
 		t.Fatalf("after the rename: %+v %+v", renamed, got)
 	}
+	// Another account sees none of it.
+	a := e.uploadV3("a.txt", []byte("file a"))
+	acct2, _ := e.store.CreateAccount("second")
+	key2 := e.mintKey(acct2.ID, "pins:read", "pins:write")
+	for _, r := range []response{
+		e.get("/v3/groups/public/"+made[1].ID, key2),
+		e.send("PUT", "/v3/groups/public/"+made[1].ID+"/ids/"+a.ID, key2, nil),
+		e.send("DELETE", "/v3/groups/public/"+made[1].ID, key2, nil),
+	} {
+		if r.status != 404 {
+			t.Errorf("another account: %d %s, want 404", r.status, r.body)
+		}
+	}
+	if r := e.send("POST", "/v3/groups/public", e.key, map[string]any{"name": "  "}); r.status != 400 {
+		t.Errorf("a blank name: %d", r.status)
+	}
+	if r := e.send("POST", "/v3/groups/private", e.key, map[string]any{"name": "secret"}); r.status != 400 || !strings.Contains(r.details(t), "private") {
+		t.Errorf("a private group: %d %s", r.status, r.body)
+	}
+}
 
+func TestPinataGroupsAreNamedSetsOfTheAccountsFiles(t *testing.T) {
+	e := newEnv(t)
+	made := e.createGroups("first", "second")
 	// Files join and leave; a file may be in several groups, and its
 	// group_id is the first it joined.
 	a := e.uploadV3("a.txt", []byte("file a"))
 	b := e.uploadV3("b.txt", []byte("file b"))
-	for _, step := range []struct{ method, group, file string }{
-		{"PUT", made[0].ID, a.ID}, {"PUT", made[0].ID, b.ID}, {"PUT", made[1].ID, a.ID}, {"PUT", made[0].ID, a.ID},
+	for _, step := range []struct{ group, file string }{
+		{made[0].ID, a.ID}, {made[0].ID, b.ID}, {made[1].ID, a.ID}, {made[0].ID, a.ID},
 	} {
-		e.send(step.method, "/v3/groups/public/"+step.group+"/ids/"+step.file, e.key, nil).data(t, 200, nil)
+		e.send("PUT", "/v3/groups/public/"+step.group+"/ids/"+step.file, e.key, nil).data(t, 200, nil)
 	}
 	members := func(g string) []string { return ids(e.listV3("?group=" + g).Files) }
 	if m := members(made[0].ID); !slices.Equal(m, []string{b.ID, a.ID}) {
@@ -100,24 +130,8 @@ func TestPinataGroupsAreNamedSetsOfTheAccountsFiles(t *testing.T) {
 	if m := members(made[1].ID); len(m) != 0 {
 		t.Fatalf("group 1 still holds the deleted file: %v", m)
 	}
-
-	// Another account sees none of it.
-	acct2, _ := e.store.CreateAccount("second")
-	key2 := e.mintKey(acct2.ID, "pins:read", "pins:write")
-	for _, r := range []response{
-		e.get("/v3/groups/public/"+made[1].ID, key2),
-		e.send("PUT", "/v3/groups/public/"+made[1].ID+"/ids/"+b.ID, key2, nil),
-		e.send("DELETE", "/v3/groups/public/"+made[1].ID, key2, nil),
-	} {
-		if r.status != 404 {
-			t.Errorf("another account: %d %s, want 404", r.status, r.body)
-		}
-	}
-	if r := e.send("POST", "/v3/groups/public", e.key, map[string]any{"name": "  "}); r.status != 400 {
-		t.Errorf("a blank name: %d", r.status)
-	}
-	if r := e.send("POST", "/v3/groups/private", e.key, map[string]any{"name": "secret"}); r.status != 400 || !strings.Contains(r.details(t), "private") {
-		t.Errorf("a private group: %d %s", r.status, r.body)
+	if r := e.send("PUT", "/v3/groups/public/"+made[1].ID+"/ids/pin_nope", e.key, nil); r.status != 404 {
+		t.Fatalf("adding a file that does not exist: %d", r.status)
 	}
 }
 
@@ -132,18 +146,21 @@ type v3Key struct {
 	Status  string   `json:"status"`
 }
 
+// createKey makes a Pinata key with the API key and returns its triple.
+func (e *env) createKey(body map[string]any) (jwt, key, secret string) {
+	e.t.Helper()
+	r := e.send("POST", "/v3/pinata/keys", e.key, body)
+	if r.status != 200 {
+		e.t.Fatalf("create key: %d %s", r.status, r.body)
+	}
+	m := r.json(e.t)
+	return m["JWT"].(string), m["pinata_api_key"].(string), m["pinata_api_secret"].(string)
+}
+
 func TestPinataKeysAreScopedCountedAccessJWTs(t *testing.T) {
 	e := newEnv(t)
-	create := func(body map[string]any) (jwt, key, secret string) {
-		r := e.send("POST", "/v3/pinata/keys", e.key, body)
-		m := r.json(t)
-		if r.status != 200 {
-			t.Fatalf("create key: %d %s", r.status, r.body)
-		}
-		return m["JWT"].(string), m["pinata_api_key"].(string), m["pinata_api_secret"].(string)
-	}
-	// A key for listing and pinning by hash only, three uses.
-	jwt, key, secret := create(map[string]any{"keyName": "reader", "maxUses": 3,
+	// A key for listing and pin jobs only, three uses.
+	jwt, key, secret := e.createKey(map[string]any{"keyName": "reader", "maxUses": 3,
 		"permissions": map[string]any{"endpoints": map[string]any{"data": map[string]any{"pinList": true}, "pinning": map[string]any{"pinJobs": true}}}})
 	if !token.LooksLikeJWT(jwt) || secret != jwt || key == "" {
 		t.Fatalf("key triple: %q %q %q, want the JWT, its jti, the JWT", jwt, key, secret)
@@ -167,29 +184,46 @@ func TestPinataKeysAreScopedCountedAccessJWTs(t *testing.T) {
 	if r := e.get("/v3/files/public", jwt); r.status != 403 || r.reason(t) != "TOKEN_EXHAUSTED" {
 		t.Fatalf("past maxUses: %d %s", r.status, r.body)
 	}
-
-	admin, adminKey, _ := create(map[string]any{"keyName": "all", "permissions": map[string]any{"admin": true}})
+	admin, _, _ := e.createKey(map[string]any{"keyName": "all", "permissions": map[string]any{"admin": true}})
 	if r := e.postForm("/v3/files", bearer(admin), file("y", []byte("y"))); r.status != 200 {
 		t.Fatalf("uploading with an admin key: %d %s", r.status, r.body)
 	}
 	if r := e.send("POST", "/v3/pinata/keys", admin, map[string]any{"keyName": "x", "permissions": map[string]any{"admin": true}}); r.status != 403 {
 		t.Fatalf("a key made through the key API made a key: %d %s", r.status, r.body)
 	}
-	e.send("POST", "/v3/pinata/keys", e.key, map[string]any{"keyName": "files", "permissions": map[string]any{"resources": []string{"org:files:write"}}})
+	for name, body := range map[string]map[string]any{
+		"no name":             {"permissions": map[string]any{"admin": true}},
+		"no permission":       {"keyName": "none", "permissions": map[string]any{}},
+		"an unknown endpoint": {"keyName": "x", "permissions": map[string]any{"endpoints": map[string]any{"pinning": map[string]any{"teleport": true}}}},
+		"an unknown resource": {"keyName": "x", "permissions": map[string]any{"resources": []string{"org:moon:write"}}},
+	} {
+		if r := e.send("POST", "/v3/pinata/keys", e.key, body); r.status != 400 {
+			t.Errorf("%s: %d %s, want 400", name, r.status, r.body)
+		}
+	}
+}
+
+func TestPinataKeysListWithItsFiltersAndRevoke(t *testing.T) {
+	e := newEnv(t)
+	limited, limitedKey, _ := e.createKey(map[string]any{"keyName": "reader", "maxUses": 1, "permissions": map[string]any{"resources": []string{"org:files:read"}}})
+	e.get("/v3/files/public", limited) // its one use
+	admin, adminKey, _ := e.createKey(map[string]any{"keyName": "all", "permissions": map[string]any{"admin": true}})
+	_, filesKey, _ := e.createKey(map[string]any{"keyName": "files", "permissions": map[string]any{"resources": []string{"org:files:write"}}})
 
 	var l struct {
 		Keys  []v3Key `json:"keys"`
 		Count int     `json:"count"`
 	}
 	r := e.get("/v3/pinata/keys", e.key)
-	if err := jsonUnmarshal(r.body, &l); err != nil || l.Count != 3 || l.Keys[2].ID != key || l.Keys[2].Status != "exhausted" || l.Keys[2].Uses != 3 {
+	if err := jsonUnmarshal(r.body, &l); err != nil || l.Count != 3 || l.Keys[2].ID != limitedKey || l.Keys[2].Status != "exhausted" || l.Keys[2].Uses != 1 {
 		t.Fatalf("keys: %s", r.body)
 	}
-	if !slices.Equal(l.Keys[1].Scopes, []string{"upload", "pins:read", "pins:write", "tokens:write", "analytics:read"}) {
-		t.Fatalf("admin maps to %v", l.Keys[1].Scopes)
+	if !slices.Equal(l.Keys[1].Scopes, []string{"upload", "pins:read", "pins:write", "tokens:write", "analytics:read"}) ||
+		!slices.Equal(l.Keys[0].Scopes, []string{"upload", "pins:write", "tokens:write"}) {
+		t.Fatalf("admin maps to %v, org:files:write to %v", l.Keys[1].Scopes, l.Keys[0].Scopes)
 	}
 	for q, want := range map[string][]string{
-		"?exhausted=true": {key}, "?limitedUse=false": {l.Keys[0].ID, adminKey}, "?name=ALL": {adminKey}, "?offset=2": {key},
+		"?exhausted=true": {limitedKey}, "?limitedUse=false": {filesKey, adminKey}, "?name=ALL": {adminKey}, "?offset=2": {limitedKey},
 	} {
 		var got struct{ Keys []v3Key }
 		jsonUnmarshal(e.get("/v3/pinata/keys"+q, e.key).body, &got)
@@ -208,17 +242,7 @@ func TestPinataKeysAreScopedCountedAccessJWTs(t *testing.T) {
 	if r := e.get("/v3/files/public", admin); r.status != 401 || r.reason(t) != "TOKEN_REVOKED" {
 		t.Fatalf("a revoked key: %d %s", r.status, r.body)
 	}
-	for name, body := range map[string]map[string]any{
-		"no name":             {"permissions": map[string]any{"admin": true}},
-		"no permission":       {"keyName": "none", "permissions": map[string]any{}},
-		"an unknown endpoint": {"keyName": "x", "permissions": map[string]any{"endpoints": map[string]any{"pinning": map[string]any{"teleport": true}}}},
-		"an unknown resource": {"keyName": "x", "permissions": map[string]any{"resources": []string{"org:moon:write"}}},
-	} {
-		if r := e.send("POST", "/v3/pinata/keys", e.key, body); r.status != 400 {
-			t.Errorf("%s: %d %s, want 400", name, r.status, r.body)
-		}
-	}
-	if r := e.do("PUT", "/v3/pinata/keys/"+"nope", bearer(e.key), nil); r.status != 404 {
+	if r := e.do("PUT", "/v3/pinata/keys/nope", bearer(e.key), nil); r.status != 404 {
 		t.Errorf("revoking an unknown key: %d", r.status)
 	}
 }

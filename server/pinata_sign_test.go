@@ -50,6 +50,14 @@ func TestAPinataSignedURLIsAnUploadTokenWithExactlyItsConstraints(t *testing.T) 
 			t.Fatal("the signed upload does not read back")
 		}
 	}
+	// A page on another origin may use it: the SDK's preflight asks for
+	// Authorization and its Source header.
+	pre := e.do("OPTIONS", u.RequestURI(), map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+		"Access-Control-Request-Headers": "authorization,source"}, nil)
+	if pre.status != 204 || pre.header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		!strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), "Source") {
+		t.Fatalf("preflight of the signed URL: %d %v", pre.status, pre.header)
+	}
 	refusals := []struct {
 		name   string
 		data   []byte
