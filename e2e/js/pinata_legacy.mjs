@@ -35,6 +35,10 @@ const file = await withPair.pinFileToIPFS(createReadStream(`${dir}/big.bin`), {
 assert.ok(file.PinSize >= bin.length && file.Timestamp, JSON.stringify(file));
 assert.deepEqual(await gateway(file.IpfsHash), bin);
 out.cids["big.bin"] = file.IpfsHash;
+// pinFromFS: a folder, each file named by its path under the folder.
+const folder = await withJWT.pinFromFS(`${dir}/folder`, { pinataMetadata: { name: "folder" } });
+assert.deepEqual(await gateway(`${folder.IpfsHash}/a.txt`), await readFile(`${dir}/folder/a.txt`));
+out.cids["folder"] = folder.IpfsHash;
 // cidVersion 0 comes after the file, where ninja can no longer honour it.
 await assert.rejects(
   withJWT.pinFileToIPFS(createReadStream(`${dir}/small.txt`), { pinataMetadata: { name: "v0" }, pinataOptions: { cidVersion: 0 } }),
@@ -66,7 +70,7 @@ assert.deepEqual(list.rows.map((r) => r.ipfs_pin_hash), [file.IpfsHash]);
 assert.equal(list.count, 1);
 assert.deepEqual(list.rows[0].metadata, { name: "legacy.bin", keyvalues: { src: "legacy", n: "1" } });
 list = await withJWT.pinList({ status: "pinned", pageLimit: 2 });
-assert.equal(list.count, 4, "the file, the JSON twice, the pin by hash");
+assert.equal(list.count, 5, "the file, the folder, the JSON twice, the pin by hash");
 assert.equal(list.rows.length, 2);
 list = await withJWT.pinList({ hashContains: json.IpfsHash });
 assert.equal(list.count, 2);
@@ -79,12 +83,12 @@ assert.deepEqual(list.rows[1].metadata.keyvalues, { src: "legacy", n: "1", stage
 
 // userPinnedDataTotal, then unpin.
 const before = await withJWT.userPinnedDataTotal();
-assert.equal(before.pin_count, 4);
+assert.equal(before.pin_count, 5);
 assert.equal(await withJWT.unpin(json.IpfsHash), "OK");
 assert.equal((await withJWT.pinList({ hashContains: json.IpfsHash })).count, 0);
 await assert.rejects(withJWT.unpin(json.IpfsHash), reason("NOT_FOUND"));
 const after = await withPair.userPinnedDataTotal();
-assert.equal(after.pin_count, 2);
+assert.equal(after.pin_count, 3);
 assert.equal(after.pin_size_total, before.pin_size_total - Buffer.byteLength(jsonText));
 out.unpinnedCID = json.IpfsHash;
 
