@@ -315,7 +315,10 @@ func (q *pinQuery) residual(tx *bolt.Tx, walked timeIndex, rest []dim) func(entr
 	}
 	byStatus := tx.Bucket(bucketPinsByStat)
 	pins := tx.Bucket(bucketPins)
-	inGroups := tx.Bucket(bucketPinGroups).Cursor()
+	var inGroups *bolt.Cursor
+	if q.noGroup {
+		inGroups = tx.Bucket(bucketPinGroups).Cursor()
+	}
 	return func(e entry) (bool, error) {
 		for _, l := range looks {
 			found := false
