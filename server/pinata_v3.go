@@ -51,6 +51,9 @@ func withoutV3Prefix(routes []route) []route {
 	return out
 }
 
+// errPrivate refuses Pinata's private network: ninja has no private files
+// (every file is announced and served), and says so rather than storing a
+// "private" file publicly.
 var errPrivate = fmt.Errorf(`%w: network "private": ninja stores public IPFS files only (no private files, no private download links); use network "public"`, pinning.ErrInvalid)
 
 // pinataNetwork checks the {network} of a v3 path.
