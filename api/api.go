@@ -91,6 +91,7 @@ type TokenLimits struct {
 	AllowedOrigins   []string          `json:"allowedOrigins,omitempty"`
 	FileName         string            `json:"fileName,omitempty"`
 	Metadata         map[string]string `json:"metadata,omitempty"`
+	Group            string            `json:"group,omitempty"` // the group of pins every upload joins
 }
 
 // TokenCreated answers a token request: the only time the token itself

@@ -23,6 +23,7 @@ type ninja struct {
 	url   string
 	key   string // upload, pins:read, pins:write
 	admin string // scope admin
+	acct  string // the account both keys belong to
 	app   *app.App
 	node  *node.Node
 }
@@ -58,5 +59,5 @@ func startNinja(t *testing.T) *ninja {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &ninja{url: hs.URL, key: key, admin: admin, app: a, node: a.Node}
+	return &ninja{url: hs.URL, key: key, admin: admin, acct: acct.ID, app: a, node: a.Node}
 }

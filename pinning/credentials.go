@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
@@ -50,6 +51,13 @@ type AuthRequest struct {
 	ClientIP netip.Addr
 	// Origin is the Origin header.
 	Origin string
+	// PinataAPIKey and PinataSecretAPIKey are Pinata's legacy header pair
+	// (pinata_api_key, pinata_secret_api_key), used when neither header
+	// above is sent. The secret is a ninja credential (an API key, or the
+	// access JWT of a key made through Pinata's key API) and the key must
+	// name it: its id (key_…, the JWT's jti) or its display prefix. Both
+	// are checked.
+	PinataAPIKey, PinataSecretAPIKey string
 }
 
 // Authenticate resolves the request's credential to a Principal and checks
@@ -83,16 +91,16 @@ func (s *Service) Authenticate(ctx context.Context, req AuthRequest) (Principal,
 }
 
 func (s *Service) authenticate(ctx context.Context, req AuthRequest) (Principal, error) {
-	p, err := token.FromHeaders(req.APIKeyHeader, req.Authorization)
-	if errors.Is(err, token.ErrMissing) && req.BodyToken != "" {
-		p, err = token.FromHeaders("", "Bearer "+req.BodyToken)
-	}
+	p, err := presented(req)
 	if err != nil {
 		return Principal{}, err
 	}
 	pr, err := s.resolve(ctx, p)
 	if err != nil {
 		return pr, err
+	}
+	if key := strings.TrimSpace(req.PinataAPIKey); p.Scheme == schemePinataPair && key != pr.CredentialID && key != pr.Prefix {
+		return pr, fmt.Errorf("%w: pinata_api_key does not name the credential in pinata_secret_api_key (send its id or display prefix)", token.ErrUnknown)
 	}
 	scope := req.Scopes[0]
 	for _, sc := range req.Scopes {
@@ -124,6 +132,35 @@ func (s *Service) authenticate(ctx context.Context, req AuthRequest) (Principal,
 		}
 	}
 	return pr, nil
+}
+
+// schemePinataPair is how a credential sent as Pinata's header pair came.
+const schemePinataPair = "pinata_secret_api_key"
+
+// presented finds the request's one credential: the X-Api-Key or
+// Authorization header, else Pinata's header pair, else the body's token.
+// Two of them at once (a header and the pair) are refused, as two headers
+// are.
+func presented(req AuthRequest) (token.Presented, error) {
+	pair := req.PinataAPIKey != "" || req.PinataSecretAPIKey != ""
+	p, err := token.FromHeaders(req.APIKeyHeader, req.Authorization)
+	switch {
+	case pair && !errors.Is(err, token.ErrMissing):
+		return token.Presented{}, fmt.Errorf("%w: send Authorization (or X-Api-Key) or the pinata_api_key and pinata_secret_api_key pair, not both", token.ErrMalformed)
+	case pair:
+		key, secret := strings.TrimSpace(req.PinataAPIKey), strings.TrimSpace(req.PinataSecretAPIKey)
+		if key == "" || secret == "" {
+			return token.Presented{}, fmt.Errorf("%w: send both pinata_api_key and pinata_secret_api_key", token.ErrMalformed)
+		}
+		kind, err := token.Classify(secret)
+		if err != nil {
+			return token.Presented{}, err
+		}
+		return token.Presented{Kind: kind, Secret: secret, Scheme: schemePinataPair}, nil
+	case errors.Is(err, token.ErrMissing) && req.BodyToken != "":
+		return token.FromHeaders("", "Bearer "+req.BodyToken)
+	}
+	return p, err
 }
 
 // resolve looks a presented credential up and turns it into a Principal.
@@ -248,6 +285,7 @@ func tokenGrant(parent token.Grant, t store.Token) (token.Grant, error) {
 		AllowedOrigins:   t.AllowedOrigins,
 		Name:             t.BoundName,
 		Metadata:         t.BoundMetadata,
+		Group:            t.BoundGroup,
 	})
 	if err != nil {
 		return token.Grant{}, err

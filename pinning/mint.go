@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ninja-ipfs/ninja/store"
@@ -149,6 +150,9 @@ func (s *Service) CreateUploadToken(ctx context.Context, parent token.Grant, spe
 		return "", store.Token{}, err
 	}
 	c = ng.Constraints
+	if err := s.checkGroup(parent.AccountID, c.Group); err != nil {
+		return "", store.Token{}, err
+	}
 	secret, err := token.NewOpaque(token.KindUploadToken, rand.Reader)
 	if err != nil {
 		return "", store.Token{}, fmt.Errorf("mint upload token: %w", err)
@@ -171,7 +175,7 @@ func (s *Service) CreateUploadToken(ctx context.Context, parent token.Grant, spe
 		Prefix: token.DisplayPrefix(secret), Hash: sum[:], Scopes: []string{string(token.ScopeUpload)},
 		ExpiresAt: c.ExpiresAt, MaxUploads: c.MaxUploads, MaxFileBytes: c.MaxFileBytes, MaxTotalBytes: c.MaxTotalBytes,
 		AllowedMimeTypes: c.AllowedMimeTypes, IPAllow: ips, AllowedOrigins: c.AllowedOrigins,
-		BoundName: c.Name, BoundMetadata: c.Metadata,
+		BoundName: c.Name, BoundMetadata: c.Metadata, BoundGroup: c.Group,
 	})
 	if err != nil {
 		return "", store.Token{}, fmt.Errorf("create upload token: %w", err)
@@ -332,6 +336,77 @@ func (s *Service) CreateAccessJWT(ctx context.Context, parent token.Grant, spec 
 // the next page's cursor.
 func (s *Service) AccessJWTs(ctx context.Context, accountID string, page store.Page) ([]store.AccessJWT, string, error) {
 	return s.store.ListAccessJWTs(accountID, page)
+}
+
+// AccessJWTStatus is active, revoked, expired or exhausted (maxUses used
+// up).
+func (s *Service) AccessJWTStatus(j store.AccessJWT) string {
+	switch {
+	case !j.RevokedAt.IsZero():
+		return "revoked"
+	case !s.now().Before(j.ExpiresAt):
+		return "expired"
+	case j.MaxUses > 0 && j.Uses >= j.MaxUses:
+		return "exhausted"
+	}
+	return "active"
+}
+
+// AccessJWTFilter selects access JWTs in FindAccessJWTs, as Pinata's key
+// list does; nil and zero fields select all.
+type AccessJWTFilter struct {
+	Name       string // contained in the name, ignoring case
+	Revoked    *bool
+	LimitedUse *bool // has a maxUses
+	Exhausted  *bool // maxUses used up
+	Offset     int   // skip that many matches first
+	Limit      int   // 0: store.DefaultPageLimit
+}
+
+// maxJWTScan bounds the access JWTs one FindAccessJWTs reads: filters and
+// offsets are checked on the records, newest first.
+const maxJWTScan = 10_000
+
+// FindAccessJWTs lists the account's access JWTs matching f, newest
+// first. It reads at most maxJWTScan records; Offset pages within them.
+func (s *Service) FindAccessJWTs(ctx context.Context, accountID string, f AccessJWTFilter) ([]store.AccessJWT, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > store.MaxPageLimit {
+		limit = store.DefaultPageLimit
+	}
+	if f.Offset < 0 || f.Offset >= maxJWTScan {
+		return nil, fmt.Errorf("%w: offset must be from 0 to %d", ErrInvalid, maxJWTScan-1)
+	}
+	is := func(want *bool, got bool) bool { return want == nil || *want == got }
+	name := strings.ToLower(f.Name)
+	var out []store.AccessJWT
+	skip := f.Offset
+	page := store.Page{Limit: store.MaxPageLimit}
+	for scanned := 0; scanned < maxJWTScan; {
+		list, next, err := s.store.ListAccessJWTs(accountID, page)
+		if err != nil {
+			return nil, fmt.Errorf("find access jwts: %w", err)
+		}
+		for _, j := range list {
+			scanned++
+			if !strings.Contains(strings.ToLower(j.Name), name) || !is(f.Revoked, !j.RevokedAt.IsZero()) ||
+				!is(f.LimitedUse, j.MaxUses > 0) || !is(f.Exhausted, j.MaxUses > 0 && j.Uses >= j.MaxUses) {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if out = append(out, j); len(out) == limit {
+				return out, nil
+			}
+		}
+		if next == "" {
+			break
+		}
+		page.Cursor = next
+	}
+	return out, nil
 }
 
 // RevokeAccessJWT revokes one of an account's access JWTs ("" for any

@@ -34,6 +34,9 @@ type PinRequest struct {
 	// Origins are multiaddrs (with /p2p/) of peers that hold the DAG; the
 	// node dials them before asking the network.
 	Origins []string
+	// Group is a group of the account the pin joins as it is recorded
+	// ("": none).
+	Group string
 }
 
 // check validates a request and returns its CID. Origins are checked by
@@ -80,8 +83,14 @@ func (s *Service) PinByCID(ctx context.Context, p Principal, req PinRequest) (st
 	if err := s.checkWritable(); err != nil {
 		return store.Pin{}, err
 	}
+	if err := s.checkGroup(p.AccountID, req.Group); err != nil {
+		return store.Pin{}, err
+	}
 	pin := store.Pin{CID: c.String(), Name: req.Name, Description: req.Description, Metadata: req.Metadata, Origins: req.Origins,
 		AccountID: p.AccountID, KeyID: p.IssuerKeyID, CredentialID: p.CredentialID, Prefix: p.Prefix}
+	if req.Group != "" {
+		pin.JoinGroups = []string{req.Group}
+	}
 	return s.fetch.submit(ctx, c, pin)
 }
 

@@ -10,8 +10,8 @@
 //   - pins: list, get, update, delete (one delete, which always cancels a
 //     fetch), pin by CID and its persistent queue and fetch workers
 //     (pins.go, queue.go);
-//   - garbage collection (gc.go), accounts (accounts.go) and analytics
-//     (analytics.go).
+//   - groups of pins (groups.go), garbage collection (gc.go), accounts
+//     (accounts.go) and analytics (analytics.go).
 //
 // It imports no net/http: server/ decodes a request, calls one operation
 // here and encodes the answer, so two dialects never implement the same
@@ -75,6 +75,15 @@ type Store interface {
 	DeletePin(accountID, id string) (store.Pin, error)
 	Pin(accountID, id string) (store.Pin, error)
 	LiveRoots(ctx context.Context, fn func(cid string) error) error
+
+	CreateGroup(g store.Group) (store.Group, error)
+	Group(accountID, id string) (store.Group, error)
+	ListGroups(accountID string, f store.GroupFilter) ([]store.Group, string, error)
+	UpdateGroup(accountID, id string, fn func(*store.Group) error) (store.Group, error)
+	DeleteGroup(accountID, id string) (store.Group, error)
+	AddToGroup(accountID, groupID, pinID string) error
+	RemoveFromGroup(accountID, groupID, pinID string) error
+	PinGroups(pinIDs []string) (map[string][]string, error)
 
 	CreateSigningKey(k store.SigningKey) (store.SigningKey, error)
 	SigningKey(kid string) (store.SigningKey, store.APIKey, error)

@@ -39,6 +39,9 @@ type Describe struct {
 	// WrapWithDirectory changes the root, not the blocks, so it too may
 	// come after the files.
 	WrapWithDirectory *bool
+	// Group is a group of the account the upload's pins join, in the
+	// commit that records them ("": none).
+	Group string
 }
 
 // File is one file an upload added.
@@ -285,6 +288,9 @@ func (u *Upload) finish(ctx context.Context, d Describe) ([]store.Pin, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := u.s.checkGroup(u.p.AccountID, params.Group); err != nil {
+		return nil, err
+	}
 	var pins []store.Pin
 	if u.carRoots != nil {
 		for _, root := range u.carRoots {
@@ -300,9 +306,12 @@ func (u *Upload) finish(ctx context.Context, d Describe) ([]store.Pin, error) {
 			name = params.Name
 		}
 		pins = []store.Pin{{CID: root.String(), Name: name, Description: params.Description,
-			Metadata: params.Metadata, MimeType: mimeType, Size: u.read}}
+			Metadata: params.Metadata, MimeType: mimeType, Size: u.read, Files: int64(len(u.files))}}
 	}
 	for i := range pins {
+		if params.Group != "" {
+			pins[i].JoinGroups = []string{params.Group}
+		}
 		if pins[i].Name, pins[i].Metadata, err = applyFields(pins[i].Name, pins[i].Metadata, params.Fields); err != nil {
 			return nil, err
 		}
@@ -324,7 +333,7 @@ func (u *Upload) bind(d Describe) (token.Params, error) {
 		return token.Params{}, err
 	}
 	p := token.Params{Name: d.Name, Description: d.Description, Metadata: d.Metadata, CIDVersion: u.cidVersion,
-		WrapWithDirectory: d.WrapWithDirectory, Fields: d.Fields}
+		WrapWithDirectory: d.WrapWithDirectory, Fields: d.Fields, Group: d.Group}
 	if c := u.p.Upload; c != nil {
 		var err error
 		if p, err = c.CheckRequest(p); err != nil {

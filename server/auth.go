@@ -240,6 +240,9 @@ func (s *Server) authenticate(r *http.Request, scopes []token.Scope, bodyToken s
 		Scopes:        scopes,
 		ClientIP:      s.clientIP(r),
 		Origin:        r.Header.Get("Origin"),
+		// Pinata's legacy pair (pinata_legacy.go); Go keeps the underscores.
+		PinataAPIKey:       r.Header.Get(pinataKeyHeader),
+		PinataSecretAPIKey: r.Header.Get(pinataSecretHeader),
 	})
 	st.principal = p
 	if err != nil {

@@ -6,12 +6,13 @@ import (
 	"strings"
 )
 
-// corsPaths are the endpoints browsers call directly with upload tokens.
-// The admin API and token minting stay same-origin: they take API keys,
-// which belong on servers, not in pages.
+// corsPaths are the endpoints browsers call directly with upload tokens
+// (Pinata's signed upload URLs are POST /v3/files and /files). The admin
+// API and token minting stay same-origin: they take API keys, which belong
+// on servers, not in pages.
 func corsPath(p string) bool {
 	switch p {
-	case "/upload", "/upload/new", "/upload-tokens/info":
+	case "/upload", "/upload/new", "/upload-tokens/info", "/v3/files", "/files":
 		return true
 	}
 	return strings.HasPrefix(p, "/pins/") || strings.HasPrefix(p, "/pin/") || strings.HasPrefix(p, "/ipfs/")
@@ -33,7 +34,8 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, Retry-After, X-Ipfs-Path, X-Ipfs-Roots")
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, Range")
+			// Source is a header the Pinata SDK adds to its uploads.
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, Range, Source")
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return

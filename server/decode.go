@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/store"
@@ -81,12 +82,12 @@ func parseBoolParam(name, v string) (*bool, error) {
 }
 
 // parseCIDVersion reads the cidVersion option: 0 selects unixfs-v0-2015,
-// 1 (the default) unixfs-v1-2025.
+// 1 (the default) unixfs-v1-2025; "v0" and "v1" are Pinata's spelling.
 func parseCIDVersion(v string) (*int, error) {
 	if v == "" {
 		return nil, nil
 	}
-	n, err := strconv.Atoi(v)
+	n, err := strconv.Atoi(strings.TrimPrefix(v, "v"))
 	if err != nil || (n != 0 && n != 1) {
 		return nil, fmt.Errorf("%w: cidVersion must be 0 or 1", pinning.ErrInvalid)
 	}

@@ -24,19 +24,30 @@ const (
 	maxFields     = 256
 )
 
-// uploadOptions are POST /upload's options, from the query string and the
-// form fields.
+// uploadOptions are a streaming upload's options, from the query string
+// and the form fields.
 type uploadOptions struct {
 	describe   pinning.Describe
 	cidVersion *int
+	car        bool // the file parts are CARs (Pinata's car=true)
 	token      string
+	// dialect, when set, reads a dialect's own fields first (Pinata's
+	// network, group_id, pinataOptions, …) and reports whether it took
+	// the field; the rest go to the common ones below.
+	dialect func(o *uploadOptions, key, value string, afterFiles bool) (bool, error)
 }
 
 // set applies one option. afterFiles says whether a file part came first:
-// then an option that changes how bytes are imported is refused (naming
-// it), and what only describes the pin is taken. Unknown fields are
-// ignored, as form builders add their own.
+// then an option that would change how the bytes were imported is refused
+// (naming it) unless it asks for what was used, and what only describes
+// the pin is taken. Unknown fields are ignored, as form builders add their
+// own.
 func (o *uploadOptions) set(key, value string, afterFiles bool) error {
+	if o.dialect != nil {
+		if took, err := o.dialect(o, key, value, afterFiles); took || err != nil {
+			return err
+		}
+	}
 	var err error
 	switch key {
 	case "name", "fileName":
@@ -46,10 +57,10 @@ func (o *uploadOptions) set(key, value string, afterFiles bool) error {
 	case "metadata", "keyvalues":
 		o.describe.Metadata, err = parseMetadata([]byte(value))
 	case "cidVersion", "cid-version":
-		if afterFiles {
-			return fmt.Errorf("%w: option field %q changes how the files are imported, so it must come before the file parts", pinning.ErrInvalid, key)
+		var v *int
+		if v, err = parseCIDVersion(value); err == nil {
+			err = o.setCIDVersion(key, v, afterFiles)
 		}
-		o.cidVersion, err = parseCIDVersion(value)
 	case "wrapWithDirectory", "wrap-with-directory":
 		o.describe.WrapWithDirectory, err = parseBoolParam(key, value)
 	case "token":
@@ -65,6 +76,39 @@ func (o *uploadOptions) set(key, value string, afterFiles bool) error {
 	return err
 }
 
+// setCIDVersion takes a CID version option. After the first file part it
+// can no longer change how the files were imported, so it is taken when it
+// asks for the version they were imported with (v1 unless set before) and
+// refused, naming the field, when it asks for another.
+func (o *uploadOptions) setCIDVersion(field string, v *int, afterFiles bool) error {
+	if !afterFiles {
+		o.cidVersion = v
+		return nil
+	}
+	used := 1
+	if o.cidVersion != nil {
+		used = *o.cidVersion
+	}
+	if v != nil && *v != used {
+		return fmt.Errorf("%w: option field %q asks for CID version %d after the file parts were imported as CID version %d; send it before the files", pinning.ErrInvalid, field, *v, used)
+	}
+	return nil
+}
+
+// setCAR takes a car option (the file parts are CARs), which must come
+// before the files when it is true.
+func (o *uploadOptions) setCAR(field, value string, afterFiles bool) error {
+	car, err := parseBoolParam(field, value)
+	if err != nil || car == nil || !*car {
+		return err
+	}
+	if afterFiles && !o.car {
+		return fmt.Errorf("%w: option field %q says the files are CARs after the file parts were imported as files; send it before the files", pinning.ErrInvalid, field)
+	}
+	o.car = true
+	return nil
+}
+
 // imageKitParams are ImageKit's upload parameters (tags, folder, …), read
 // from the form so that an ImageKit client's upload works unchanged.
 var imageKitParams = func() map[string]bool {
@@ -76,48 +120,20 @@ var imageKitParams = func() map[string]bool {
 }()
 
 // hasHeaderCredential reports whether the request carries a credential in
-// its headers, which is then checked before any of the body is read.
+// its headers (Pinata's key pair included), which is then checked before
+// any of the body is read.
 func hasHeaderCredential(r *http.Request) bool {
-	return r.Header.Get("X-Api-Key") != "" || r.Header.Get("Authorization") != ""
+	return r.Header.Get("X-Api-Key") != "" || r.Header.Get("Authorization") != "" ||
+		r.Header.Get(pinataKeyHeader) != "" || r.Header.Get(pinataSecretHeader) != ""
 }
 
 // handleUpload is the streaming upload: a multipart/form-data body read part
 // by part straight into the block store, or a CAR body.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
-	var opts uploadOptions
-	for key, vals := range r.URL.Query() {
-		if err := opts.set(key, vals[0], false); err != nil {
-			return err
-		}
-	}
-	// A credential in the headers is checked before any of the body is
-	// read: an unauthenticated client costs nothing more.
-	if hasHeaderCredential(r) {
-		if err := s.authorizeUpload(r, &opts); err != nil {
-			return err
-		}
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.svc.MaxUploadBytes()+(1<<20))
-	var (
-		pins []store.Pin
-		err  error
-	)
-	switch mediaType(r.Header.Get("Content-Type")) {
-	case pinning.CARType:
-		pins, err = s.uploadCAR(r, &opts)
-	case "multipart/form-data":
-		pins, err = s.uploadMultipart(r, &opts)
-	default:
-		// Authenticate first: a caller without the upload scope learns that,
-		// not how to format a body.
-		if err = s.authorizeUpload(r, &opts); err == nil {
-			err = fmt.Errorf("%w: POST /upload takes multipart/form-data or application/vnd.ipld.car", pinning.ErrInvalid)
-		}
-	}
+	pins, err := s.streamUpload(w, r, &uploadOptions{})
 	if err != nil {
 		return err
 	}
-	reportUpload(r, pins)
 	if len(pins) == 1 {
 		writeJSON(w, http.StatusOK, s.result(r, pins[0]))
 		return nil
@@ -128,6 +144,56 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// streamUpload runs a streaming upload with opts (a dialect's fields set
+// there): the query's options, then a multipart body or a CAR body, into
+// one domain upload. Every dialect's multipart upload is this one.
+func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request, opts *uploadOptions) ([]store.Pin, error) {
+	for key, vals := range r.URL.Query() {
+		if err := opts.set(key, vals[0], false); err != nil {
+			return nil, err
+		}
+	}
+	// A credential in the headers is checked before any of the body is
+	// read: an unauthenticated client costs nothing more.
+	if hasHeaderCredential(r) {
+		if err := s.authorizeUpload(r, opts); err != nil {
+			return nil, err
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.svc.MaxUploadBytes()+(1<<20))
+	var (
+		pins []store.Pin
+		err  error
+	)
+	switch mediaType(r.Header.Get("Content-Type")) {
+	case pinning.CARType:
+		pins, err = s.uploadCAR(r, opts)
+	case "multipart/form-data":
+		pins, err = s.uploadMultipart(r, opts)
+	default:
+		// Authenticate first: a caller without the upload scope learns that,
+		// not how to format a body.
+		if err = s.authorizeUpload(r, opts); err == nil {
+			err = errNotAnUploadBody(r)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	reportUpload(r, pins)
+	return pins, nil
+}
+
+// errNotAnUploadBody says what a streaming upload takes; a tus request
+// (the Pinata SDK's, for files over 90 MiB) is told that tus is not
+// supported yet.
+func errNotAnUploadBody(r *http.Request) error {
+	if r.Header.Get("Upload-Length") != "" || r.Header.Get("Tus-Resumable") != "" {
+		return fmt.Errorf("%w: resumable (tus) uploads, which the Pinata SDK uses for files over 90 MiB, are not supported yet; send the file as multipart/form-data (POST /upload streams any size)", pinning.ErrInvalid)
+	}
+	return fmt.Errorf("%w: %s %s takes multipart/form-data or application/vnd.ipld.car", pinning.ErrInvalid, r.Method, r.URL.Path)
 }
 
 // authorizeUpload authenticates a request whose credential was not in its
@@ -247,12 +313,18 @@ func (f *formUpload) add(part *multipart.Part, info pinning.FileInfo) error {
 		if f.spool == nil {
 			f.spool = f.s.newSpool()
 		}
-		return f.spool.add(part, info)
+		return f.spool.add(part, info, f.opts.car)
 	}
 	if err := f.begin(); err != nil {
 		return err
 	}
 	body := &partReader{r: part}
+	if f.opts.car {
+		if _, err := f.u.AddCAR(f.r.Context(), body, -1); err != nil {
+			return body.blame(err)
+		}
+		return nil
+	}
 	if _, err := f.u.AddFile(f.r.Context(), body, info); err != nil {
 		return body.blame(err)
 	}

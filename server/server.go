@@ -1,7 +1,7 @@
 // Package server is ninja's HTTP front end and nothing else: routes and
 // the scope table, authentication middleware, one file per API dialect
-// (IPFS.NINJA upload, PSA, admin, gateway, UI) and one error mapper
-// (errors.go). Every handler decodes a request, calls one operation of the
+// (IPFS.NINJA upload, PSA, Pinata v3 and legacy, admin, gateway, UI) and
+// one error mapper (errors.go). Every handler decodes a request, calls one operation of the
 // domain (package pinning) and encodes the answer; it returns an error
 // instead of writing one, and the wrapper maps it.
 package server
@@ -211,7 +211,7 @@ func (rt route) scopes() []token.Scope {
 // routeTable is the one place that says which scope every endpoint needs.
 func (s *Server) routeTable() []route {
 	ui := newUI(web.FS(), s.log)
-	return []route{
+	routes := []route{
 		{pattern: "GET /healthz", public: true, h: s.handleHealth},
 		{pattern: "GET /readyz", public: true, admin: true, h: s.handleReady},
 		{pattern: "GET /metrics", scope: token.ScopeMetrics, admin: true, h: s.handleMetrics},
@@ -269,7 +269,44 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /admin/keys", scope: token.ScopeAdmin, admin: true, h: s.handleKeyList},
 		{pattern: "POST /admin/keys", scope: token.ScopeAdmin, admin: true, h: s.handleKeyCreate},
 		{pattern: "DELETE /admin/keys/{id}", scope: token.ScopeAdmin, admin: true, h: s.handleKeyRevoke},
+
+		// Pinata v3 (pinata_v3.go, pinata_queue.go, pinata_groups.go,
+		// pinata_keys.go); each is served without /v3 too (withoutV3Prefix).
+		{pattern: "POST /v3/files", scope: token.ScopeUpload, selfAuth: true, upload: true, h: s.handlePinataUpload},
+		{pattern: "POST /v3/files/sign", scope: token.ScopeTokensWrite, h: s.handlePinataSign},
+		{pattern: "GET /v3/files/{network}", scope: token.ScopePinsRead, h: s.handlePinataList},
+		{pattern: "GET /v3/files/{network}/{id}", scope: token.ScopePinsRead, h: s.handlePinataGet},
+		{pattern: "PUT /v3/files/{network}/{id}", scope: token.ScopePinsWrite, h: s.handlePinataUpdate},
+		{pattern: "DELETE /v3/files/{network}/{id}", scope: token.ScopePinsWrite, h: s.handlePinataDelete},
+		{pattern: "POST /v3/files/private/download_link", scope: token.ScopePinsRead, h: s.handlePinataPrivate},
+		{pattern: "POST /v3/files/public/pin_by_cid", scope: token.ScopePinsWrite, h: s.handlePinataPinByCID},
+		{pattern: "GET /v3/files/public/pin_by_cid", scope: token.ScopePinsRead, h: s.handlePinataQueue},
+		{pattern: "DELETE /v3/files/public/pin_by_cid/{id}", scope: token.ScopePinsWrite, h: s.handlePinataCancel},
+		{pattern: "GET /v3/data/testAuthentication", scope: token.ScopePinsRead, orScope: token.ScopeUpload, h: s.handlePinataTestAuth},
+		{pattern: "GET /v3/data/userPinnedDataTotal", scope: token.ScopePinsRead, h: s.handlePinataUsage},
+		{pattern: "POST /v3/groups/{network}", scope: token.ScopePinsWrite, h: s.handleGroupCreate},
+		{pattern: "GET /v3/groups/{network}", scope: token.ScopePinsRead, h: s.handleGroupList},
+		{pattern: "GET /v3/groups/{network}/{id}", scope: token.ScopePinsRead, h: s.handleGroupGet},
+		{pattern: "PUT /v3/groups/{network}/{id}", scope: token.ScopePinsWrite, h: s.handleGroupUpdate},
+		{pattern: "DELETE /v3/groups/{network}/{id}", scope: token.ScopePinsWrite, h: s.handleGroupDelete},
+		{pattern: "PUT /v3/groups/{network}/{id}/ids/{file}", scope: token.ScopePinsWrite, h: s.handleGroupAddFile},
+		{pattern: "DELETE /v3/groups/{network}/{id}/ids/{file}", scope: token.ScopePinsWrite, h: s.handleGroupRemoveFile},
+		{pattern: "POST /v3/pinata/keys", scope: token.ScopeTokensWrite, h: s.handlePinataKeyCreate},
+		{pattern: "GET /v3/pinata/keys", scope: token.ScopeTokensWrite, h: s.handlePinataKeyList},
+		{pattern: "PUT /v3/pinata/keys/{key}", scope: token.ScopeTokensWrite, h: s.handlePinataKeyRevoke},
+
+		// Pinata legacy (pinata_legacy.go, pinata_legacy_list.go); its
+		// /data/testAuthentication and /data/userPinnedDataTotal are the v3
+		// routes without their prefix.
+		{pattern: "POST /pinning/pinFileToIPFS", scope: token.ScopeUpload, selfAuth: true, upload: true, h: s.handleLegacyPinFile},
+		{pattern: "POST /pinning/pinJSONToIPFS", scope: token.ScopeUpload, upload: true, h: s.handleLegacyPinJSON},
+		{pattern: "POST /pinning/pinByHash", scope: token.ScopePinsWrite, h: s.handleLegacyPinByHash},
+		{pattern: "DELETE /pinning/unpin/{cid}", scope: token.ScopePinsWrite, h: s.handleLegacyUnpin},
+		{pattern: "PUT /pinning/hashMetadata", scope: token.ScopePinsWrite, h: s.handleLegacyHashMetadata},
+		{pattern: "GET /pinning/pinJobs", scope: token.ScopePinsRead, h: s.handleLegacyPinJobs},
+		{pattern: "GET /data/pinList", scope: token.ScopePinsRead, h: s.handleLegacyPinList},
 	}
+	return append(routes, withoutV3Prefix(routes)...)
 }
 
 // handleMetrics serves the Prometheus metrics to a credential with scope

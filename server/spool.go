@@ -63,6 +63,7 @@ type spool struct {
 type spooled struct {
 	path string
 	info pinning.FileInfo
+	car  bool // a CAR, not a file
 }
 
 func (s *Server) newSpool() *spool {
@@ -71,12 +72,12 @@ func (s *Server) newSpool() *spool {
 
 // add copies a part to a temporary file, failing once the bounds are
 // reached (the bytes are taken from the budget as they arrive).
-func (sp *spool) add(part *multipart.Part, info pinning.FileInfo) error {
+func (sp *spool) add(part *multipart.Part, info pinning.FileInfo, car bool) error {
 	f, err := os.CreateTemp(sp.dir, "spool-*")
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	sp.files = append(sp.files, spooled{path: f.Name(), info: info})
+	sp.files = append(sp.files, spooled{path: f.Name(), info: info, car: car})
 	defer f.Close()
 	buf := make([]byte, 32<<10)
 	body := &partReader{r: part}
@@ -107,7 +108,11 @@ func (sp *spool) replay(ctx context.Context, u *pinning.Upload) error {
 		if err != nil {
 			return fmt.Errorf("spool: %w", err)
 		}
-		_, err = u.AddFile(ctx, fh, f.info)
+		if f.car {
+			_, err = u.AddCAR(ctx, fh, -1)
+		} else {
+			_, err = u.AddFile(ctx, fh, f.info)
+		}
 		fh.Close()
 		if err != nil {
 			return err

@@ -20,6 +20,7 @@ func limitsOf(t store.Token) api.TokenLimits {
 		AllowedOrigins:   t.AllowedOrigins,
 		FileName:         t.BoundName,
 		Metadata:         t.BoundMetadata,
+		Group:            t.BoundGroup,
 	}
 }
 

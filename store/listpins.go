@@ -32,6 +32,11 @@ type PinFilter struct {
 	// costs a walk of Offset index entries, so it is capped at
 	// MaxPinOffset: deeper pages page with Before (or After).
 	Offset int
+	// Group keeps only the members of one of the account's groups (an
+	// indexed predicate like CIDs); NoGroup only pins in no group (checked
+	// per entry, so the walk covers the range).
+	Group   string
+	NoGroup bool
 }
 
 // MaxPinOffset is the largest PinFilter.Offset.
@@ -85,6 +90,7 @@ type pinQuery struct {
 	dims     []dim                  // exact predicates, each served by an index
 	nameFn   func(name []byte) bool // a name predicate no index answers
 	metaNone []string               // metadata keys whose value must be "" or absent
+	noGroup  bool                   // only pins in no group
 	lo, hi   int64                  // created in [lo, hi)
 	asc      bool
 	offset   int
@@ -148,6 +154,10 @@ func newPinQuery(acct string, f PinFilter) (*pinQuery, error) {
 	if f.CredentialID != "" {
 		q.dims = append(q.dims, dim{ix: idxCred, values: []string{f.CredentialID}, group: field})
 	}
+	if f.Group != "" {
+		q.dims = append(q.dims, dim{ix: idxGroup, values: []string{f.Group}, group: field})
+	}
+	q.noGroup = f.NoGroup
 	keys := slices.Sorted(func(yield func(string) bool) {
 		for k := range f.Meta {
 			if !yield(k) {
@@ -222,7 +232,7 @@ func (q *pinQuery) run(tx *bolt.Tx) ([]string, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(rest) == 0 && q.nameFn == nil && len(q.metaNone) == 0 {
+	if len(rest) == 0 && q.nameFn == nil && len(q.metaNone) == 0 && !q.noGroup {
 		// The driving index covers the filter: its counted range is the total.
 		ids := mergeScan(tx, ix, groups, q.lo, q.hi, q.asc, func(entry) bool { return true }, q.offset, q.limit)
 		return ids, int(size), nil
@@ -305,6 +315,10 @@ func (q *pinQuery) residual(tx *bolt.Tx, walked timeIndex, rest []dim) func(entr
 	}
 	byStatus := tx.Bucket(bucketPinsByStat)
 	pins := tx.Bucket(bucketPins)
+	var inGroups *bolt.Cursor
+	if q.noGroup {
+		inGroups = tx.Bucket(bucketPinGroups).Cursor()
+	}
 	return func(e entry) (bool, error) {
 		for _, l := range looks {
 			found := false
@@ -325,6 +339,12 @@ func (q *pinQuery) residual(tx *bolt.Tx, walked timeIndex, rest []dim) func(entr
 				name = byStatus.Get(entryKey(statusGroup(q.acct, e.st), e.created, e.id))
 			}
 			if !q.nameFn(name) {
+				return false, nil
+			}
+		}
+		if q.noGroup {
+			prefix := lp(nil, e.id)
+			if k, _ := inGroups.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
 				return false, nil
 			}
 		}

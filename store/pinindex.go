@@ -69,6 +69,9 @@ func (s *Store) applyPin(tx *wtx, old, new *Pin) error {
 	if err := applyIndexes(tx, old, new); err != nil {
 		return err
 	}
+	if err := s.applyMemberships(tx, old, new); err != nil {
+		return err
+	}
 	var u usageDelta
 	if old != nil {
 		u.add(old, -1)

@@ -55,12 +55,21 @@ type Pin struct {
 	Reason       string            `json:"reason,omitempty"` // why a pin failed
 	Created      time.Time         `json:"created"`
 	Updated      time.Time         `json:"updated,omitzero"`
+	Files        int64             `json:"files,omitempty"` // files the upload held; 0 when not known (a pin by CID)
+
+	// JoinGroups, on a pin being added (AddPins, AddQueuedPin, ImportPins),
+	// are groups of its account that it joins in the same transaction; a
+	// group that does not exist fails the write with ErrNotFound. It is not
+	// part of the record: memberships live in their own buckets (groups.go,
+	// PinGroups).
+	JoinGroups []string `json:"-"`
 }
 
 func (p *Pin) clone() Pin {
 	c := *p
 	c.Metadata = maps.Clone(p.Metadata)
 	c.Origins = slices.Clone(p.Origins)
+	c.JoinGroups = slices.Clone(p.JoinGroups)
 	return c
 }
 

@@ -49,6 +49,14 @@ var (
 	keyLastCreated = []byte("lastCreated")
 )
 
+// Schema 5's buckets: groups of pins (groups.go).
+var (
+	bucketGroups       = []byte("groups")
+	bucketGroupsByAcct = []byte("groupsbyacct")
+	bucketPinsByGroup  = []byte("pinsbygroup")
+	bucketPinGroups    = []byte("pingroups")
+)
+
 // schema4Buckets are the buckets schema 4 added or rebuilt; derived ones
 // (every index and counter) are rebuilt from the records by migration 4.
 var schema4Buckets = [][]byte{
@@ -72,6 +80,7 @@ var appendBuckets = [][]byte{
 	bucketPins, bucketEvents, bucketPinsByStat, bucketPinsByMime, bucketPinsByCred, bucketPinsByMeta,
 	bucketPinQueue, bucketAcctsByTime, bucketKeysByAcct, bucketToksByAcct, bucketSigKeysByAc,
 	bucketJWTsByAcct, bucketTokExpiry, bucketJTIExpiry, bucketGWReads, bucketRollups, bucketStorageDays,
+	bucketGroupsByAcct,
 }
 
 // freelistType is bbolt's free-page list. bbolt writes the whole list on
@@ -127,6 +136,9 @@ var migrations = []migration{
 	}},
 	// 3 -> 4: every list an index, every count a counter, quotas, roll-ups.
 	{chunked: migrate4},
+	{apply: func(tx *bolt.Tx) error { // 4 -> 5: groups of pins (groups.go)
+		return createBuckets(tx, bucketGroups, bucketGroupsByAcct, bucketPinsByGroup, bucketPinGroups)
+	}},
 }
 
 func createBuckets(tx *bolt.Tx, names ...[]byte) error {

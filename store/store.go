@@ -7,7 +7,7 @@
 // decodes more records than it returns. Keys are built from length-prefixed
 // fields (lp) and 8-byte big-endian times (t), so they sort by time within
 // a group and no user-chosen string can forge another key. The bucket tree
-// (schema 4):
+// (schema 5):
 //
 //	meta/         schema -> uint64; lastCreated -> int64 (keeps pin `created` unique)
 //	accounts/     id -> Account (JSON)
@@ -44,13 +44,20 @@
 //	gwreads/      day(4) cid -> anonymous gateway reads of that CID that day
 //	rollups/      lp(account) lp(prefix) day(4) -> day's stats (JSON); prefix "" is every credential
 //	storagedays/  lp(account) lp(prefix) day(4) -> int64 stored bytes added that day, net
+//	groups/       id -> Group (JSON)                      (schema 5: groups.go)
+//	groupsbyacct/ lp(account) t(created) id -> nil
+//	pinsbygroup/  lp(account) lp(group) status(1) t(created) pin-id -> nil
+//	pingroups/    lp(pin-id) group-id -> seq(8): the order the pin joined its groups
 //
 // A group's group-and-time index (the pin indexes) has a count tree in
 // pincounts/, so a count under any time bound is O(log n) (timeindex.go);
-// ListPins says which index answers which filter. Schema 3 (the layout
-// before the indexes: records plus pinsbyacct/ and pinsbycid/ with 0x00
-// separators) migrates in place on the first open (migrate4.go), and the
-// schema-version key with the append-only migrations list is in schema.go.
+// ListPins says which index answers which filter. pinsbygroup/ is one of
+// those indexes, for Pinata's groups of pins, and every pin write keeps it
+// and pingroups/ in step with the pin (applyMemberships). Schema 3 (the
+// layout before the indexes: records plus pinsbyacct/ and pinsbycid/ with
+// 0x00 separators) migrates in place on the first open (migrate4.go), and
+// the schema-version key with the append-only migrations list is in
+// schema.go; schema 5 only adds the group buckets.
 //
 // Background work, started by Open and stopped by Close: the analytics
 // batch writer (events.go) and the pruner (prune.go), which deletes expired
@@ -169,7 +176,7 @@ type Options struct {
 // legacy ones, and every tus PATCH.
 func DefaultUploadEndpoints() []string {
 	return []string{
-		"POST /upload", "POST /upload/new", "POST /v3/files",
+		"POST /upload", "POST /upload/new", "POST /v3/files", "POST /files",
 		"POST /pinning/pinFileToIPFS", "POST /pinning/pinJSONToIPFS", "PATCH /tus/",
 	}
 }

@@ -31,6 +31,7 @@ type Token struct {
 	ParentJTI     string            `json:"parentJti,omitempty"`
 	BoundName     string            `json:"boundName,omitempty"`
 	BoundMetadata map[string]string `json:"boundMetadata,omitempty"`
+	BoundGroup    string            `json:"boundGroup,omitempty"` // the group of pins every upload joins
 
 	UseCount      int64            `json:"useCount"`
 	BytesUploaded int64            `json:"bytesUploaded"`

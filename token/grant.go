@@ -42,6 +42,9 @@ type Constraints struct {
 	// Metadata is merged into every upload's metadata; the client may add
 	// keys but not change a bound one. nil: not bound.
 	Metadata map[string]string
+	// Group is the group of pins every upload joins (a Pinata signed URL's
+	// group_id); "": not bound.
+	Group string
 }
 
 // Grant is what a presented credential may do, whatever its encoding. The
@@ -75,9 +78,9 @@ func (g Grant) Allows(s Scope) bool { return allows(g.Scopes, s) }
 //   - AllowedMimeTypes, IPAllow, AllowedOrigins: an empty child list
 //     inherits the parent's; a non-empty one must lie within the parent's
 //     when the parent has one (else ErrForbidden);
-//   - bound Name and Metadata are inherited; the child may bind a name the
-//     parent leaves open and add metadata keys, but changing a parent's
-//     bound value is ErrParamMismatch.
+//   - bound Name, Metadata and Group are inherited; the child may bind a
+//     name or group the parent leaves open and add metadata keys, but
+//     changing a parent's bound value is ErrParamMismatch.
 //
 // AccountID and IssuerKeyID are inherited (an API key parent is its own
 // issuer). CredentialID and Prefix are left for the caller, who knows the
@@ -134,6 +137,13 @@ func (g Grant) Narrow(kind Kind, scopes []Scope, c Constraints) (Grant, error) {
 	}
 	if n.Metadata, err = mergeMetadata(p.Metadata, c.Metadata); err != nil {
 		return Grant{}, err
+	}
+	n.Group = p.Group
+	if c.Group != "" {
+		if p.Group != "" && c.Group != p.Group {
+			return Grant{}, fmt.Errorf("%w: group is bound to %q by the issuer", ErrParamMismatch, p.Group)
+		}
+		n.Group = c.Group
 	}
 	return child, nil
 }
@@ -311,15 +321,16 @@ type Params struct {
 	Metadata          map[string]string // nil: not supplied
 	CIDVersion        *int              // nil: not supplied
 	WrapWithDirectory *bool             // nil: not supplied
+	Group             string            // the group of pins to join; "": not supplied
 	// Fields are the other upload parameters by wire name, as the form
 	// sends them (strings): ImageKit's tags, folder, customMetadata,
 	// useUniqueFileName, … (see ImageKitParams). nil: none supplied.
 	Fields map[string]string
 }
 
-// Bind applies the grant's bound Name and Metadata to the request's params
-// and returns the effective params. A bound name wins; a request that
-// supplies a different name is ErrParamMismatch. Bound metadata is merged
+// Bind applies the grant's bound Name, Group and Metadata to the request's
+// params and returns the effective params. A bound name or group wins; a
+// request that supplies a different one is ErrParamMismatch. Bound metadata is merged
 // with the request's: the request may add keys but may not give a bound key
 // a different value (ErrParamMismatch). Same or absent values are fine.
 // CIDVersion and WrapWithDirectory pass through (only upload JWTs bind
@@ -331,6 +342,12 @@ func (g Grant) Bind(p Params) (Params, error) {
 			return Params{}, fmt.Errorf("%w: name %q, token binds %q", ErrParamMismatch, p.Name, g.Name)
 		}
 		out.Name = g.Name
+	}
+	if g.Group != "" {
+		if p.Group != "" && p.Group != g.Group {
+			return Params{}, fmt.Errorf("%w: group %q, token binds %q", ErrParamMismatch, p.Group, g.Group)
+		}
+		out.Group = g.Group
 	}
 	md, err := mergeMetadata(g.Metadata, p.Metadata)
 	if err != nil {

@@ -270,7 +270,7 @@ func TestFileLimit(t *testing.T) {
 }
 
 func TestBind(t *testing.T) {
-	g := Grant{Constraints: Constraints{Name: "report.pdf", Metadata: map[string]string{"user": "42"}}}
+	g := Grant{Constraints: Constraints{Name: "report.pdf", Metadata: map[string]string{"user": "42"}, Group: "grp_a"}}
 	v1 := 1
 	tests := []struct {
 		name string
@@ -278,11 +278,13 @@ func TestBind(t *testing.T) {
 		want error
 		out  Params
 	}{
-		{"absent params take the bound values", Params{}, nil, Params{Name: "report.pdf", Metadata: map[string]string{"user": "42"}}},
-		{"the same name is fine", Params{Name: "report.pdf", CIDVersion: &v1}, nil, Params{Name: "report.pdf", Metadata: map[string]string{"user": "42"}, CIDVersion: &v1}},
+		{"absent params take the bound values", Params{}, nil, Params{Name: "report.pdf", Metadata: map[string]string{"user": "42"}, Group: "grp_a"}},
+		{"the same name is fine", Params{Name: "report.pdf", CIDVersion: &v1}, nil, Params{Name: "report.pdf", Metadata: map[string]string{"user": "42"}, CIDVersion: &v1, Group: "grp_a"}},
 		{"a different name is a mismatch", Params{Name: "evil.exe"}, ErrParamMismatch, Params{}},
 		{"a different bound metadata value is a mismatch", Params{Metadata: map[string]string{"user": "1"}}, ErrParamMismatch, Params{}},
-		{"extra metadata keys are merged", Params{Metadata: map[string]string{"tag": "x"}}, nil, Params{Name: "report.pdf", Metadata: map[string]string{"user": "42", "tag": "x"}}},
+		{"extra metadata keys are merged", Params{Metadata: map[string]string{"tag": "x"}}, nil, Params{Name: "report.pdf", Metadata: map[string]string{"user": "42", "tag": "x"}, Group: "grp_a"}},
+		{"the bound group is fine", Params{Group: "grp_a"}, nil, Params{Name: "report.pdf", Metadata: map[string]string{"user": "42"}, Group: "grp_a"}},
+		{"another group is a mismatch", Params{Group: "grp_b"}, ErrParamMismatch, Params{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,8 +295,15 @@ func TestBind(t *testing.T) {
 			}
 		})
 	}
-	free, err := Grant{}.Bind(Params{Name: "a.txt"})
-	if err != nil || free.Name != "a.txt" {
+	free, err := Grant{}.Bind(Params{Name: "a.txt", Group: "grp_b"})
+	if err != nil || free.Name != "a.txt" || free.Group != "grp_b" {
 		t.Fatalf("unbound grant: %+v %v", free, err)
 	}
+	// A child binds a group its parent leaves open, never another one.
+	child, err := Grant{Kind: KindAPIKey, Scopes: []Scope{ScopeUpload}}.Narrow(KindUploadToken, []Scope{ScopeUpload}, Constraints{Group: "grp_a"})
+	if err != nil || child.Group != "grp_a" {
+		t.Fatalf("binding a group: %+v %v", child, err)
+	}
+	_, err = child.Narrow(KindUploadToken, []Scope{ScopeUpload}, Constraints{Group: "grp_b"})
+	wantErr(t, err, ErrParamMismatch)
 }

@@ -368,6 +368,9 @@ func (c *UploadClaims) CheckRequest(p Params) (Params, error) {
 			return Params{}, mismatch("wrapWithDirectory", *p.WrapWithDirectory, deref(s.WrapWithDirectory), s.WrapWithDirectory != nil)
 		}
 	}
+	if p.Group != "" { // a payload has no claim for it
+		return Params{}, mismatch("group", p.Group, "", false)
+	}
 	out.Metadata = maps.Clone(s.Metadata)
 	out.Fields = maps.Clone(s.Fields)
 	return out, nil
