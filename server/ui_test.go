@@ -142,6 +142,9 @@ func TestUIReferencesOnlyEmbeddedFiles(t *testing.T) {
 	fsys := web.FS()
 	ref := regexp.MustCompile(`(?:src|href)="(/ui/[^"]+)"`)
 	imp := regexp.MustCompile(`(?m)^import [^;]* from '(\./[^']+)';`)
+	// The UI's uploads go through the client library, served at /js/.
+	libImp := regexp.MustCompile(`(?m)^import [^;]* from '/js/([^']+)';`)
+	lib := clients.JS()
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -166,6 +169,11 @@ func TestUIReferencesOnlyEmbeddedFiles(t *testing.T) {
 			for _, m := range imp.FindAllStringSubmatch(src, -1) {
 				if _, err := fs.Stat(fsys, path.Join(path.Dir(p), m[1])); err != nil {
 					t.Errorf("%s imports %s, which is not embedded", p, m[1])
+				}
+			}
+			for _, m := range libImp.FindAllStringSubmatch(src, -1) {
+				if _, err := fs.Stat(lib, m[1]); err != nil {
+					t.Errorf("%s imports /js/%s, which the client library does not serve", p, m[1])
 				}
 			}
 		}
