@@ -106,8 +106,8 @@ func listUploads(t *testing.T, base, cred, query string) (int, []listItem) {
 	return out.Count, out.Uploads
 }
 
-// uploadBytes uploads one file with POST /upload and finds its record.
-func uploadBytes(t *testing.T, base, cred, name string, data []byte) uploaded {
+// postFile sends one file as POST /upload and returns the status and body.
+func postFile(t *testing.T, base, cred, name string, data []byte) (int, []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
@@ -132,8 +132,16 @@ func uploadBytes(t *testing.T, base, cred, name string, data []byte) uploaded {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("upload %s: %d %s", name, resp.StatusCode, b)
+	return resp.StatusCode, b
+}
+
+// uploadBytes uploads one file with POST /upload and finds its record
+// (cred must also read pins).
+func uploadBytes(t *testing.T, base, cred, name string, data []byte) uploaded {
+	t.Helper()
+	code, b := postFile(t, base, cred, name, data)
+	if code != http.StatusOK {
+		t.Fatalf("upload %s: %d %s", name, code, b)
 	}
 	var u uploaded
 	if err := json.Unmarshal(b, &u); err != nil {
@@ -143,12 +151,10 @@ func uploadBytes(t *testing.T, base, cred, name string, data []byte) uploaded {
 	for _, it := range items {
 		if it.Name == u.Name {
 			u.ID = it.ID
-			break
+			return u
 		}
 	}
-	if u.ID == "" {
-		t.Fatalf("upload %s: no record of %s listed", name, u.CID)
-	}
+	t.Fatalf("no record of %s (%s) listed", u.Name, u.CID)
 	return u
 }
 

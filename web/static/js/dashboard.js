@@ -28,6 +28,11 @@ const views = {
 };
 
 function loadCredentials() {
+  // A secret is shown once: coming back to the view, it is gone.
+  for (const id of ['#token-created', '#signing-created', '#jwt-created', '#key-created']) {
+    $(id).hidden = true;
+    $(id).replaceChildren();
+  }
   loadTokens();
   loadSigningKeys();
   loadJWTs();
@@ -57,6 +62,7 @@ async function signIn(cred) {
 function signOut(msg) {
   end();
   loaded.clear();
+  current = '';
   showSignedIn(false);
   showError($('#signin-error'), msg || '');
 }
@@ -108,6 +114,7 @@ $('#signout').addEventListener('click', () => signOut(''));
 // ---- Routing --------------------------------------------------------------
 
 const loaded = new Set();
+let current = '';
 
 // defaultView is the first view the session may use.
 const defaultView = () => Object.keys(views).find((v) => v !== 'file' && can(views[v].needs));
@@ -125,7 +132,11 @@ function route() {
     else a.removeAttribute('aria-current');
   }
   const view = views[v];
-  if (view.load && (view.always || !loaded.has(v))) {
+  // A link to one card of the keys view (#keys-signing) only scrolls to
+  // it: reloading would also drop a secret just shown.
+  const within = v === current && name !== v;
+  current = v;
+  if (view.load && !within && (view.always || !loaded.has(v))) {
     loaded.add(v);
     view.load(arg);
   }

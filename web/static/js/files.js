@@ -44,7 +44,8 @@ function fileRow(u) {
     select,
     td('Name', {}, el('a', { href: detail, class: 'file-link' }, name), u.description ? el('div', { class: 'muted' }, u.description) : null),
     td('CID', {}, el('span', { class: 'cid' }, u.cid)),
-    td('Size', { class: 'num' }, formatBytes(u.size)),
+    // A pin by CID has a size once its DAG is here.
+    td('Size', { class: 'num' }, u.size || u.status === 'pinned' ? formatBytes(u.size) : '–'),
     td('Created', { class: 'num' }, formatDate(u.created)),
     td('Status', {}, el('span', { class: `badge ${u.status}` }, u.status)),
     el('td', {}, el('div', { class: 'row-actions' },
