@@ -23,9 +23,9 @@ type filePreview struct {
 	Tag     string  `json:"tag"`
 	Src     string  `json:"src"`
 	Sandbox *string `json:"sandbox"`
-	Ready   bool    `json:"ready"` // the element loaded its media (image decoded, media metadata read)
-	Opaque  bool    `json:"opaque"`  // a frame whose document this page cannot reach
-	Doc     string  `json:"doc"`     // a reachable frame's document: its type and script count
+	Ready   bool    `json:"ready"`  // the element loaded its media (image decoded, media metadata read)
+	Opaque  bool    `json:"opaque"` // a frame whose document this page cannot reach
+	Doc     string  `json:"doc"`    // a reachable frame's document: its type and script count
 }
 
 const previewJS = `(() => {
