@@ -9,6 +9,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -108,75 +109,86 @@ func TestUIAccessJWTsAreCreatedOnceShownCountedAndRevoked(t *testing.T) {
 	}
 }
 
-func TestUIACredentialSeesOnlyWhatItsScopesAllow(t *testing.T) {
-	n := startNinja(t)
-	s := &uiServer{url: n.url, admin: n.admin}
-	up := uploadBytes(t, s.url, s.admin, "shared.txt", []byte("readable by every reader\n"))
+// visibleTabs lists the hrefs of the tabs the dashboard shows.
+const visibleTabs = `[...document.querySelectorAll('#tabs a')].filter(a => !a.hidden).map(a => a.getAttribute('href')).join(' ')`
+
+// scopedKey mints an API key of the default account with scopes.
+func scopedKey(t *testing.T, n *ninja, scopes ...token.Scope) string {
+	t.Helper()
 	acct, err := n.app.Service.Account(t.Context(), pinning.Operator(), "default")
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := func(scopes ...token.Scope) string {
-		k, _, err := n.app.Service.CreateAPIKey(t.Context(), acct.ID, "scoped", scopes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
+	k, _, err := n.app.Service.CreateAPIKey(t.Context(), acct.ID, "scoped", scopes)
+	if err != nil {
+		t.Fatal(err)
 	}
-	visibleTabs := `[...document.querySelectorAll('#tabs a')].filter(a => !a.hidden).map(a => a.getAttribute('href')).join(' ')`
+	return k
+}
 
-	t.Run("a read-only key browses files but cannot change them", func(t *testing.T) {
-		ctx := uiBrowser(t)
-		uiSignInWith(t, ctx, s, key(token.ScopePinsRead))
-		uiWait(t, ctx, "the file listed", fmt.Sprintf(`!!document.querySelector('#files-table tr[data-cid="%s"]')`, up.CID))
-		if got := uiEval[string](t, ctx, visibleTabs); got != "#files #pins" {
-			t.Errorf("tabs shown %q, want only #files #pins", got)
-		}
-		if n := uiEval[int](t, ctx, `document.querySelectorAll('#files-table button.danger, #files-table .pick').length`); n != 0 {
-			t.Errorf("%d unpin controls shown to a read-only key", n)
-		}
-		if !uiEval[bool](t, ctx, `document.querySelector('#files-bulk').hidden`) {
-			t.Errorf("the bulk bar is shown to a read-only key")
-		}
-		uiOpen(t, ctx, "#file/"+up.ID, "#file-detail")
-		if !uiEval[bool](t, ctx, `document.querySelector('#file-name').readOnly && document.querySelector('#file-form .actions').hidden`) {
-			t.Errorf("a read-only key is offered to edit the record")
-		}
-		uiOpen(t, ctx, "#pins", "#queue-table")
-		if uiEval[bool](t, ctx, `document.querySelector('#pin-form').offsetParent !== null`) {
-			t.Errorf("a read-only key is offered the pin form")
-		}
-		// A view it may not use falls back to the files.
-		uiOpen(t, ctx, "#server", "#view-files")
-		uiScreenshot(t, ctx, "scopes-read-only-1280")
-	})
+func TestUIAReadOnlyKeyBrowsesFilesButCannotChangeThem(t *testing.T) {
+	n := startNinja(t)
+	s := &uiServer{url: n.url, admin: n.admin}
+	up := uploadBytes(t, s.url, s.admin, "shared.txt", []byte("readable by every reader\n"))
+	ctx := uiBrowser(t)
+	uiSignInWith(t, ctx, s, scopedKey(t, n, token.ScopePinsRead))
+	uiWait(t, ctx, "the file listed", fmt.Sprintf(`!!document.querySelector('#files-table tr[data-cid="%s"]')`, up.CID))
+	if got := uiEval[string](t, ctx, visibleTabs); got != "#files #pins" {
+		t.Errorf("tabs shown %q, want only #files #pins", got)
+	}
+	if n := uiEval[int](t, ctx, `document.querySelectorAll('#files-table button.danger, #files-table .pick').length`); n != 0 {
+		t.Errorf("%d unpin controls shown to a read-only key", n)
+	}
+	if !uiEval[bool](t, ctx, `document.querySelector('#files-bulk').hidden`) {
+		t.Errorf("the bulk bar is shown to a read-only key")
+	}
+	uiOpen(t, ctx, "#file/"+up.ID, "#file-detail")
+	if !uiEval[bool](t, ctx, `document.querySelector('#file-name').readOnly && document.querySelector('#file-form .actions').hidden`) {
+		t.Errorf("a read-only key is offered to edit the record")
+	}
+	uiOpen(t, ctx, "#pins", "#queue-table")
+	if uiEval[bool](t, ctx, `document.querySelector('#pin-form').offsetParent !== null`) {
+		t.Errorf("a read-only key is offered the pin form")
+	}
+	// A view it may not use falls back to the files.
+	uiOpen(t, ctx, "#server", "#view-files")
+	uiScreenshot(t, ctx, "scopes-read-only-1280")
+}
 
-	t.Run("an access JWT signs in and keeps to its scopes", func(t *testing.T) {
-		var j struct {
-			Token string `json:"token"`
-		}
-		apiOK(t, s.url, s.admin, "POST", "/auth/jwt", map[string]any{"name": "ops", "scopes": []string{"pins:read", "pins:write", "tokens:write"}, "expiresIn": "1h"}, &j)
-		ctx := uiBrowser(t)
-		uiSignInWith(t, ctx, s, j.Token)
-		if got := uiEval[string](t, ctx, visibleTabs); got != "#files #pins #keys" {
-			t.Errorf("tabs shown %q", got)
-		}
-		uiOpen(t, ctx, "#keys", "#token-form")
-		// Only an API key mints signing keys and JWTs: their forms give way
-		// to a note; the lists stay.
-		if uiEval[bool](t, ctx, `!document.querySelector('#signing-form').hidden || !document.querySelector('#jwt-form').hidden || !document.querySelector('#keys-apikeys').hidden`) {
-			t.Errorf("an access JWT is offered forms it cannot use")
-		}
-		uiWait(t, ctx, "the JWT lists itself", `document.querySelectorAll('#jwts-table tbody tr').length >= 1`)
-		uiNoHorizontalOverflow(t, ctx, "keys for a JWT")
-	})
+func TestUIAnAccessJWTSignsInAndKeepsToItsScopes(t *testing.T) {
+	s := uiStartServer(t)
+	var j struct {
+		Token string `json:"token"`
+	}
+	apiOK(t, s.url, s.admin, "POST", "/auth/jwt", map[string]any{"name": "ops", "scopes": []string{"pins:read", "pins:write", "tokens:write"}, "expiresIn": "1h"}, &j)
+	ctx := uiBrowser(t)
+	uiSignInWith(t, ctx, s, j.Token)
+	if got := uiEval[string](t, ctx, visibleTabs); got != "#files #pins #keys" {
+		t.Errorf("tabs shown %q", got)
+	}
+	uiOpen(t, ctx, "#keys", "#token-form")
+	// Only an API key mints signing keys and JWTs: their forms give way to
+	// a note; the lists stay.
+	if uiEval[bool](t, ctx, `!document.querySelector('#signing-form').hidden || !document.querySelector('#jwt-form').hidden || !document.querySelector('#keys-apikeys').hidden`) {
+		t.Errorf("an access JWT is offered forms it cannot use")
+	}
+	uiWait(t, ctx, "the JWT lists itself", `document.querySelectorAll('#jwts-table tbody tr').length >= 1`)
+	uiNoHorizontalOverflow(t, ctx, "keys for a JWT")
+}
 
-	t.Run("an upload-only key is sent to the upload page, which uploads", func(t *testing.T) {
+func TestUIUploadOnlyCredentialsAreSentToTheUploadPage(t *testing.T) {
+	n := startNinja(t)
+	s := &uiServer{url: n.url, admin: n.admin}
+	signIn := func(t *testing.T, cred, visible string) context.Context {
 		ctx := uiBrowser(t)
 		uiDo(t, ctx, "sign in", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS("#signin-key")),
-			chromedp.SendKeys(chromedp.CSS("#signin-key"), key(token.ScopeUpload)),
+			chromedp.SendKeys(chromedp.CSS("#signin-key"), cred),
 			chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS("#upload-section")))
+			chromedp.WaitVisible(chromedp.CSS(visible)))
+		return ctx
+	}
+	t.Run("an upload-only key uploads there", func(t *testing.T) {
+		ctx := signIn(t, scopedKey(t, n, token.ScopeUpload), "#upload-section")
 		if got := uiEval[string](t, ctx, `location.pathname + location.search`); got != "/upload" {
 			t.Errorf("the upload page is at %q: the credential must not travel in the URL", got)
 		}
@@ -189,28 +201,18 @@ func TestUIACredentialSeesOnlyWhatItsScopesAllow(t *testing.T) {
 		}
 		uiScreenshot(t, ctx, "scopes-upload-only-1280")
 	})
-
-	t.Run("a pasted upload token opens the upload page with its limits", func(t *testing.T) {
+	t.Run("a pasted upload token shows its limits there", func(t *testing.T) {
 		var tok struct {
 			Token string `json:"token"`
 		}
 		apiOK(t, s.url, s.admin, "POST", "/upload-tokens", map[string]any{"name": "pasted", "expiresIn": "1h", "maxUploads": 3}, &tok)
-		ctx := uiBrowser(t)
-		uiDo(t, ctx, "sign in", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS("#signin-key")),
-			chromedp.SendKeys(chromedp.CSS("#signin-key"), tok.Token),
-			chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS("#token-constraints")))
+		ctx := signIn(t, tok.Token, "#token-constraints")
 		if got := uiEval[string](t, ctx, `document.querySelector('#token-constraints').textContent`); !strings.Contains(got, "3 of 3") {
 			t.Errorf("the upload page's limits %q", got)
 		}
 	})
-
 	t.Run("a key that can neither read nor upload is told so", func(t *testing.T) {
-		ctx := uiBrowser(t)
-		uiDo(t, ctx, "sign in", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS("#signin-key")),
-			chromedp.SendKeys(chromedp.CSS("#signin-key"), key(token.ScopeAnalyticsRead)),
-			chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS("#signin-error")))
+		ctx := signIn(t, scopedKey(t, n, token.ScopeAnalyticsRead), "#signin-error")
 		if got := uiEval[string](t, ctx, `document.querySelector('#signin-error').textContent`); !strings.Contains(got, "neither read pins nor upload") {
 			t.Errorf("sign-in error %q", got)
 		}
@@ -297,13 +299,8 @@ func TestUIEveryTableFitsAtPhoneTabletAndDesktopWidths(t *testing.T) {
 			uiOpen(t, ctx, v.hash, "#view-"+strings.TrimPrefix(v.hash, "#"))
 			uiWait(t, ctx, v.hash+" filled", v.ready)
 			uiTablesFit(t, ctx, fmt.Sprintf("%s at %d px", v.hash, w), w >= 1280)
+			uiScreenshot(t, ctx, fmt.Sprintf("width-%s-%d", strings.TrimPrefix(v.hash, "#"), w))
 		}
-		uiOpen(t, ctx, "#keys", "#view-keys")
-		uiWait(t, ctx, "keys filled", views[2].ready)
-		uiScreenshot(t, ctx, fmt.Sprintf("keys-%d", w))
-		uiOpen(t, ctx, "#files", "#view-files")
-		uiWait(t, ctx, "files filled", views[0].ready)
-		uiScreenshot(t, ctx, fmt.Sprintf("files-%d", w))
 	}
 }
 
