@@ -57,17 +57,17 @@ test('a credential near its expiresAt is replaced through getToken before the ne
   const minted = [];
   const ninja = new Ninja({
     url: server.url,
-    refreshMargin: 1000,
+    refreshMargin: 2000,
     getToken: async ({ reason }) => {
       reasons.push(reason);
-      const t = await mintToken(server, { expiresIn: 2 });
+      const t = await mintToken(server, { expiresIn: 4 });
       minted.push(t.tokenId);
       return { token: t.token, expiresAt: t.expiresAt };
     },
   });
   const a = await ninja.upload(new Blob(['first']));
-  const b = await ninja.upload(new Blob(['second'])); // the same token: 2 s left, 1 s margin
-  await sleep(1200); // now within the margin
+  const b = await ninja.upload(new Blob(['second'])); // the same token: 4 s left, 2 s margin
+  await sleep(2500); // now within the margin
   const c = await ninja.upload(new Blob(['third']));
   assert.deepEqual(reasons, ['initial', 'expiring']);
   const tokens = await admin(server, 'GET', '/signed-tokens?limit=1000');

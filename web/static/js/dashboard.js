@@ -3,7 +3,7 @@
 // do, and shows only those views and buttons: what it may not do is
 // hidden, not left to fail. An upload-only credential is sent to the
 // upload page. Views are switched by the URL hash.
-import { session, begin, end, can, isKind, explain, onSignOut, storedCredential, uploadOnlyKind, UPLOAD_KEY, NinjaError } from './session.js';
+import { session, begin, end, can, isKind, kindLabel, explain, onSignOut, storedCredential, uploadOnlyKind, UPLOAD_KEY, NinjaError } from './session.js';
 import { createUploader } from './uploader.js';
 import { loadFiles, setupFiles } from './files.js';
 import { loadFile, setupFileView } from './file-view.js';
@@ -76,7 +76,7 @@ function applyScopes() {
   for (const n of $$('[data-hides-kind]')) n.hidden = isKind(n.dataset.hidesKind);
   const w = session.who;
   $('#who').textContent = `${w.accountName} · ${w.prefix}…`;
-  $('#who').title = `Signed in with ${w.kind.replace('_', ' ')} ${w.prefix}… (scopes: ${w.scopes.join(', ')})`;
+  $('#who').title = `Signed in with ${kindLabel(w.kind)} ${w.prefix}… (scopes: ${w.scopes.join(', ')})`;
   fillScopeForms();
 }
 

@@ -25,6 +25,11 @@ export function can(s) {
   return scopes.includes(s) || scopes.includes('admin');
 }
 
+/** kindLabel names a credential kind ("api_key") for people ("API key"). */
+export function kindLabel(kind) {
+  return { api_key: 'API key', upload_token: 'upload token', access_jwt: 'access JWT', upload_jwt: 'upload JWT' }[kind] || kind;
+}
+
 /** isKind reports the credential's kind ("api_key", "access_jwt", …). */
 export const isKind = (k) => Boolean(session.who && session.who.kind === k);
 

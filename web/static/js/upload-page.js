@@ -4,7 +4,7 @@
 // /upload-tokens/info) and shows its limits, or why it cannot be used,
 // before any upload starts. Uploads go through the client library.
 import { Ninja } from '/js/ninja.js';
-import { explain, NinjaError, UPLOAD_KEY, uploadOnlyKind } from './session.js';
+import { explain, kindLabel, NinjaError, UPLOAD_KEY, uploadOnlyKind } from './session.js';
 import { createUploader } from './uploader.js';
 import { el, $, setContent, showError, formatBytes, formatDate, relativeTime } from './util.js';
 
@@ -70,7 +70,7 @@ function showBlocked(msg) {
 async function otherInfo() {
   if (uploadOnlyKind(token)) return { other: true, tokenName: 'Upload JWT (single use)', status: 'active' };
   const who = await client.request('GET', '/auth/whoami');
-  return { other: true, tokenName: `${who.kind.replace('_', ' ')} ${who.prefix}…`, status: 'active', expiresAt: who.expiresAt };
+  return { other: true, tokenName: `${kindLabel(who.kind)} ${who.prefix}…`, status: 'active', expiresAt: who.expiresAt };
 }
 
 async function check(first) {
