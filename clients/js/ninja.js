@@ -84,6 +84,7 @@ export class Ninja {
   #getToken;
   #current = null; // the last credential getToken gave
   #pending = null; // a getToken call in flight, shared by concurrent callers
+  #claimed = new WeakSet(); // getToken calls whose single-use credential was taken
   #margin;
   #transports;
   #fetch;
@@ -119,13 +120,23 @@ export class Ninja {
     }
     if (!this.#pending) {
       const reason = force ? 'expired' : c ? 'expiring' : 'initial';
-      this.#pending = Promise.resolve()
+      const pending = Promise.resolve()
         .then(() => this.#getToken({ reason }))
         .then(credential)
-        .finally(() => { this.#pending = null; });
+        .finally(() => { if (this.#pending === pending) this.#pending = null; });
+      this.#pending = pending;
     }
-    const next = await this.#pending;
-    this.#current = next.singleUse ? null : next;
+    const pending = this.#pending;
+    const next = await pending;
+    if (next.singleUse) {
+      // Concurrent callers shared one getToken call, but a single-use
+      // credential serves only the first of them: the others ask anew.
+      if (this.#claimed.has(pending)) return this.#authorization(force);
+      this.#claimed.add(pending);
+      this.#current = null;
+    } else {
+      this.#current = next;
+    }
     return `Bearer ${next.token}`;
   }
 

@@ -179,6 +179,10 @@ test('an upload JWT, being single use, is asked for anew for every upload', asyn
   const a = await ninja.upload(new Blob(['jwt one']));
   const b = await ninja.upload(new Blob(['jwt two']));
   assert.equal(asked, 2);
+  // Uploads at once share no single-use JWT either.
+  const both = await Promise.all([ninja.upload(new Blob(['jwt three'])), ninja.upload(new Blob(['jwt four']))]);
+  assert.equal(asked, 4);
+  assert.equal(new TextDecoder().decode(await gateway(server, both[1].cid)), 'jwt four');
   assert.equal(new TextDecoder().decode(await gateway(server, b.cid)), 'jwt two');
   assert.notEqual(a.cid, b.cid);
 });
