@@ -87,6 +87,12 @@ function drawAnalytics(res) {
     : [el('tr', {}, el('td', { colspan: 2, class: 'muted' }, 'No uploads in this range.'))]);
 }
 
+// redrawAnalytics draws the last report again, at the view's current
+// width: the window may have been resized while another view was shown.
+export function redrawAnalytics() {
+  if (lastAnalytics) drawAnalytics(lastAnalytics);
+}
+
 export function setupAnalytics() {
   $('#an-form').addEventListener('submit', (e) => { e.preventDefault(); loadAnalytics(); });
   let resizeTimer;

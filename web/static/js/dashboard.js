@@ -10,7 +10,7 @@ import { loadFile, setupFileView } from './file-view.js';
 import { loadQueue, setupPins } from './pins.js';
 import { loadTokens, loadKeys, setupKeys } from './keys.js';
 import { loadSigningKeys, loadJWTs, setupCredentials, fillScopeForms } from './credentials.js';
-import { loadAnalytics, setupAnalytics } from './analytics.js';
+import { loadAnalytics, redrawAnalytics, setupAnalytics } from './analytics.js';
 import { loadServer, setupServer } from './server-view.js';
 import { $, $$, showError } from './util.js';
 
@@ -23,7 +23,7 @@ const views = {
   upload: { needs: 'upload' },
   pins: { needs: 'pins:read', load: loadQueue, always: true },
   keys: { needs: 'tokens:write', load: loadCredentials, always: true },
-  analytics: { needs: 'analytics:read', load: loadAnalytics },
+  analytics: { needs: 'analytics:read', load: loadAnalytics, show: redrawAnalytics },
   server: { needs: 'admin', load: loadServer },
 };
 
@@ -139,6 +139,8 @@ function route() {
   if (view.load && !within && (view.always || !loaded.has(v))) {
     loaded.add(v);
     view.load(arg);
+  } else if (view.show) {
+    view.show();
   }
   // A link to one credential kind's card scrolls to it.
   if (name.startsWith('keys-')) {
