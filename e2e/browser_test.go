@@ -294,7 +294,7 @@ func TestUIDashboardUploadsTwoFilesAndTheGatewayServesThem(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#files-search button[type="submit"]`)),
 	)
 	uiWait(t, ctx, "one search result", `document.querySelectorAll('#files-table tbody tr').length === 1 &&
-		document.querySelector('#files-table tbody tr td').textContent.startsWith('notes.txt')`)
+		document.querySelector('#files-table tbody tr td[data-label="Name"]').textContent.startsWith('notes.txt')`)
 	uiScreenshot(t, ctx, "dashboard-files")
 
 	// Unpin it, with confirmation: the list then has no match.

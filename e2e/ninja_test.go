@@ -28,12 +28,16 @@ type ninja struct {
 	node  *node.Node
 }
 
-func startNinja(t *testing.T) *ninja {
+func startNinja(t *testing.T) *ninja { return startNinjaFetching(t, time.Minute) }
+
+// startNinjaFetching is startNinja with a pin-by-CID fetch timeout, for
+// tests that need a request to fail.
+func startNinjaFetching(t *testing.T, fetchTimeout time.Duration) *ninja {
 	t.Helper()
 	a, err := app.Open(context.Background(), app.Options{
 		DataDir: t.TempDir(), Create: true, Network: true,
 		Node:   node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, AllowPrivatePeers: true},
-		Fetch:  pinning.FetchConfig{Timeout: time.Minute},
+		Fetch:  pinning.FetchConfig{Timeout: fetchTimeout},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

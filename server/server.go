@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ninja-ipfs/ninja/clients"
 	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/token"
 	"github.com/ninja-ipfs/ninja/web"
@@ -210,7 +211,7 @@ func (rt route) scopes() []token.Scope {
 
 // routeTable is the one place that says which scope every endpoint needs.
 func (s *Server) routeTable() []route {
-	ui := newUI(web.FS(), s.log)
+	ui := newUI(web.FS(), clients.JS(), s.log)
 	routes := []route{
 		{pattern: "GET /healthz", public: true, h: s.handleHealth},
 		{pattern: "GET /readyz", public: true, admin: true, h: s.handleReady},
@@ -221,6 +222,11 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /{$}", public: true, h: ui.page("index.html")},
 		{pattern: "GET /upload", public: true, h: ui.page("upload.html")},
 		{pattern: "GET /ui/", public: true, h: ui.asset},
+		// The browser client library (clients/js) at a stable path, and what
+		// the dashboard asks at sign-in: which of its views the credential
+		// may use (whoami.go).
+		{pattern: "GET /js/", public: true, h: ui.library},
+		{pattern: "GET /auth/whoami", scope: token.ScopePinsRead, orScope: token.ScopeUpload, h: s.handleWhoAmI},
 		{pattern: "GET /ipfs/", public: true, h: s.handleGateway},
 		{pattern: "HEAD /ipfs/", public: true, h: s.handleGateway},
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -14,9 +15,20 @@ import (
 
 // uiCSP is the Content-Security-Policy of every UI response. The UI is
 // same-origin ES modules and a stylesheet: no inline script or style, no
-// third-party origin, no framing. Pages render user-supplied names and
-// metadata, so this is the backstop should one ever reach the DOM as markup.
+// third-party origin, no framing of the UI itself. Pages render
+// user-supplied names and metadata, so this is the backstop should one ever
+// reach the DOM as markup.
+//
+// The file view previews content as <img>, <video>/<audio> and a sandboxed
+// <iframe> (text, PDF) whose source is this server's own gateway
+// (/ipfs/{cid}), hence media-src and frame-src 'self'. The bytes never enter
+// the dashboard's document: the browser loads them as a separate resource,
+// and every gateway response carries its own CSP sandbox (gateway.go), so a
+// framed HTML or SVG file runs in an opaque origin that cannot read the
+// dashboard's storage or call the API with its credential. object-src stays
+// 'none': no plugin content.
 const uiCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"media-src 'self'; frame-src 'self'; object-src 'none'; " +
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 // uiAsset is one embedded file, read once at start.
@@ -35,15 +47,35 @@ type uiAsset struct {
 // browser never runs the modules of an old binary against a new one.
 type uiFiles struct {
 	assets map[string]uiAsset // nil: built with the noui tag
+	// lib is the browser client library (package clients), served at
+	// /js/ even without the UI: apps load it from here.
+	lib map[string]uiAsset
 }
 
-// newUI loads the UI from fsys; a nil fsys (the noui build) gives a uiFiles
-// that answers 404.
-func newUI(fsys fs.FS, log *slog.Logger) *uiFiles {
+// newUI loads the UI from fsys and the client library from lib; a nil
+// fsys (the noui build) gives a uiFiles whose pages answer 404.
+func newUI(fsys, lib fs.FS, log *slog.Logger) *uiFiles {
 	u := &uiFiles{}
+	if lib != nil {
+		var err error
+		if u.lib, err = loadAssets(lib); err != nil {
+			log.Error("load client library", "err", err)
+		}
+	}
 	if fsys == nil {
 		return u
 	}
+	assets, err := loadAssets(fsys)
+	if err != nil {
+		log.Error("load web ui", "err", err)
+		return u
+	}
+	u.assets = assets
+	return u
+}
+
+// loadAssets reads every file of fsys with its content-hash ETag.
+func loadAssets(fsys fs.FS) (map[string]uiAsset, error) {
 	assets := map[string]uiAsset{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -58,11 +90,9 @@ func newUI(fsys fs.FS, log *slog.Logger) *uiFiles {
 		return nil
 	})
 	if err != nil {
-		log.Error("load web ui", "err", err)
-		return u
+		return nil, fmt.Errorf("read embedded files: %w", err)
 	}
-	u.assets = assets
-	return u
+	return assets, nil
 }
 
 // uiContentType is fixed per extension rather than taken from the system's
@@ -81,6 +111,8 @@ func uiContentType(p string) string {
 		return "image/png"
 	case ".json":
 		return "application/json"
+	case ".ts": // the library's TypeScript declarations (.d.ts)
+		return "application/typescript; charset=utf-8"
 	}
 	return "application/octet-stream"
 }
@@ -96,7 +128,26 @@ func (u *uiFiles) asset(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// library serves GET /js/{file}: the client library. Apps on other
+// origins import it as a module script, which browsers fetch with CORS, so
+// it is readable from any origin; it is public code and carries no
+// credential.
+func (u *uiFiles) library(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	u.serveFrom(w, r, u.lib, strings.TrimPrefix(r.URL.Path, "/js/"))
+	return nil
+}
+
 func (u *uiFiles) serve(w http.ResponseWriter, r *http.Request, name string) {
+	if u.assets == nil {
+		setUIHeaders(w)
+		http.Error(w, "this ninja binary was built without the web UI (noui)", http.StatusNotFound)
+		return
+	}
+	u.serveFrom(w, r, u.assets, name)
+}
+
+func setUIHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", uiCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -104,11 +155,12 @@ func (u *uiFiles) serve(w http.ResponseWriter, r *http.Request, name string) {
 	// The upload page carries its token in the query string: never send
 	// it on to the pages it links to (gateway links, other sites).
 	h.Set("Referrer-Policy", "no-referrer")
-	if u.assets == nil {
-		http.Error(w, "this ninja binary was built without the web UI (noui)", http.StatusNotFound)
-		return
-	}
-	a, ok := u.assets[name]
+}
+
+func (u *uiFiles) serveFrom(w http.ResponseWriter, r *http.Request, assets map[string]uiAsset, name string) {
+	setUIHeaders(w)
+	h := w.Header()
+	a, ok := assets[name]
 	if !ok {
 		http.NotFound(w, r)
 		return

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ninja-ipfs/ninja/clients"
 	"github.com/ninja-ipfs/ninja/web"
 )
 
@@ -127,7 +128,7 @@ func TestUIUnknownPathsAreNotFound(t *testing.T) {
 }
 
 func TestUIWithoutTheEmbeddedFilesAnswersNotFound(t *testing.T) {
-	u := newUI(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	u := newUI(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	rec := httptest.NewRecorder()
 	u.page("index.html")(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "noui") {
@@ -141,6 +142,9 @@ func TestUIReferencesOnlyEmbeddedFiles(t *testing.T) {
 	fsys := web.FS()
 	ref := regexp.MustCompile(`(?:src|href)="(/ui/[^"]+)"`)
 	imp := regexp.MustCompile(`(?m)^import [^;]* from '(\./[^']+)';`)
+	// The UI's uploads go through the client library, served at /js/.
+	libImp := regexp.MustCompile(`(?m)^import [^;]* from '/js/([^']+)';`)
+	lib := clients.JS()
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -167,6 +171,11 @@ func TestUIReferencesOnlyEmbeddedFiles(t *testing.T) {
 					t.Errorf("%s imports %s, which is not embedded", p, m[1])
 				}
 			}
+			for _, m := range libImp.FindAllStringSubmatch(src, -1) {
+				if _, err := fs.Stat(lib, m[1]); err != nil {
+					t.Errorf("%s imports /js/%s, which the client library does not serve", p, m[1])
+				}
+			}
 		}
 		return nil
 	})
@@ -183,5 +192,38 @@ func TestBuildWithoutTheUICompiles(t *testing.T) {
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags noui ./...: %v\n%s", err, out)
+	}
+}
+
+func TestTheClientLibraryIsServedAtAStablePathToAnyOrigin(t *testing.T) {
+	ts := uiServer(t)
+	for _, name := range []string{"ninja.js", "react.js", "vue.js"} {
+		resp, body := uiGet(t, ts.URL+"/js/"+name, map[string]string{"Origin": "https://app.example.com"})
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "export ") {
+			t.Fatalf("GET /js/%s: status %d, %d bytes", name, resp.StatusCode, len(body))
+		}
+		if got := resp.Header.Get("Content-Type"); got != "text/javascript; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", name, got)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" {
+			t.Errorf("%s: Access-Control-Allow-Origin %q: another origin cannot import it as a module", name, got)
+		}
+	}
+	resp, body := uiGet(t, ts.URL+"/js/ninja.d.ts", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "export declare class Ninja") {
+		t.Errorf("GET /js/ninja.d.ts: status %d", resp.StatusCode)
+	}
+	for _, p := range []string{"/js/package.json", "/js/test/ninja.test.js", "/js/node_modules/vue/package.json"} {
+		if resp, _ := uiGet(t, ts.URL+p, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: status %d, want 404 (not part of the library)", p, resp.StatusCode)
+		}
+	}
+}
+
+func TestTheLibraryIsServedWithoutTheUI(t *testing.T) {
+	u := newUI(nil, clients.JS(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rec := httptest.NewRecorder()
+	if err := u.library(rec, httptest.NewRequest("GET", "/js/ninja.js", nil)); err != nil || rec.Code != http.StatusOK {
+		t.Errorf("a noui build's /js/ninja.js: %d %v", rec.Code, err)
 	}
 }

@@ -33,7 +33,10 @@ function frame(container, points, { format, title, binary }) {
   const plotW = width - pad.l - pad.r;
   const plotH = height - pad.t - pad.b;
   const y = (v) => pad.t + plotH - (plotH * v) / max;
-  for (const f of [0, 0.5, 1]) {
+  // The middle tick is left out when it would read like an end one (a
+  // count axis up to 1 has no "0.5 uploads").
+  const ticks = [0, 0.5, 1].filter((f) => f !== 0.5 || (format(max / 2) !== format(0) && format(max / 2) !== format(max)));
+  for (const f of ticks) {
     const yy = y(max * f);
     svg.append(svgEl('line', { class: 'axis', x1: pad.l, x2: width - pad.r, y1: yy, y2: yy }));
     svg.append(svgEl('text', { class: 'tick', x: pad.l - 6, y: yy + 4, 'text-anchor': 'end' }, format(max * f)));

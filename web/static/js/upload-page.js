@@ -1,18 +1,19 @@
-// The public upload page: GET /upload?token=sup_… (or a token pasted in).
-// It checks the token first (GET /upload-tokens/info) and shows its limits,
-// or why it cannot be used, before any upload starts. Uploads send
-// "Authorization: Signed sup_…".
-import { api, ApiError, explain } from './api.js';
+// The public upload page: GET /upload?token=sup_… (or a token pasted in),
+// or an upload-only credential the dashboard's sign-in handed over in this
+// tab's sessionStorage. It checks an upload token first (GET
+// /upload-tokens/info) and shows its limits, or why it cannot be used,
+// before any upload starts. Uploads go through the client library.
+import { Ninja } from '/js/ninja.js';
+import { explain, kindLabel, NinjaError, UPLOAD_KEY, uploadOnlyKind } from './session.js';
 import { createUploader } from './uploader.js';
 import { el, $, setContent, showError, formatBytes, formatDate, relativeTime } from './util.js';
 
 const MB = 1 << 20; // the API's MB (maxSizeMB) is a MiB
 
-let token = new URLSearchParams(location.search).get('token') || '';
+let token = new URLSearchParams(location.search).get('token') || sessionStorage.getItem(UPLOAD_KEY) || '';
+let client = null;
 let info = null;
 let usesLeft = null; // null: unlimited
-
-const auth = () => `Signed ${token}`;
 
 // mimeAllowed mirrors the server's wildcard match on the declared type; the
 // server also checks the sniffed bytes, so this only spares a doomed upload.
@@ -22,10 +23,11 @@ function mimeAllowed(type, allowed) {
 }
 
 const uploader = createUploader($('#page-uploader'), {
-  auth,
+  client: () => client,
   concurrency: 2,
   precheck(file) {
     if (!info) return 'No valid upload token.';
+    if (info.other) return ''; // not an upload token: its limits are checked on upload
     if (info.maxSizeMB && file.size > info.maxSizeMB * MB) {
       return `Too large: ${formatBytes(file.size)}, the limit is ${info.maxSizeMB} MB per file.`;
     }
@@ -62,17 +64,28 @@ function showBlocked(msg) {
 
 // check asks the server about the token. first: the page has just opened
 // (or a token was pasted), so a failure also offers the paste form.
+// otherInfo describes a credential that is not an upload token: an API key
+// or access JWT with scope upload only (GET /auth/whoami), or an upload
+// JWT, which any request would spend, so nothing is asked about it.
+async function otherInfo() {
+  if (uploadOnlyKind(token)) return { other: true, tokenName: 'Upload JWT (single use)', status: 'active' };
+  const who = await client.request('GET', '/auth/whoami');
+  return { other: true, tokenName: `${kindLabel(who.kind)} ${who.prefix}…`, status: 'active', expiresAt: who.expiresAt };
+}
+
 async function check(first) {
   $('#token-checking').hidden = !first;
+  client = new Ninja({ token });
   try {
-    info = await api(auth(), 'GET', '/upload-tokens/info');
+    info = token.startsWith('sup_') ? await client.request('GET', '/upload-tokens/info') : await otherInfo();
   } catch (err) {
     $('#token-checking').hidden = true;
+    const e = err instanceof NinjaError ? err : null;
     let msg = explain(err);
-    if (err instanceof ApiError && err.reason === 'TOKEN_EXPIRED') msg = whyUnusable('expired');
-    else if (err instanceof ApiError && err.reason === 'TOKEN_REVOKED') msg = whyUnusable('revoked');
-    else if (err instanceof ApiError && err.reason === 'TOKEN_EXHAUSTED') msg = whyUnusable('exhausted');
-    else if (err instanceof ApiError && err.status === 401) msg = 'This upload token is not valid. Check the link or paste the token again.';
+    if (e && e.reason === 'TOKEN_EXPIRED') msg = whyUnusable('expired');
+    else if (e && e.reason === 'TOKEN_REVOKED') msg = whyUnusable('revoked');
+    else if (e && e.reason === 'TOKEN_EXHAUSTED') msg = whyUnusable('exhausted');
+    else if (e && e.status === 401) msg = 'This upload token is not valid. Check the link or paste the token again.';
     showBlocked(msg);
     if (first) $('#token-form').hidden = false;
     return;
@@ -95,6 +108,14 @@ async function check(first) {
 
 function showConstraints(t) {
   const item = (label, value) => el('li', {}, el('span', { class: 'label' }, label), el('span', { class: 'value' }, value));
+  if (t.other) {
+    $('#token-name').textContent = `Signed in with ${t.tokenName}`;
+    setContent($('#token-constraints'),
+      item('Expires', t.expiresAt ? `${relativeTime(t.expiresAt)} (${formatDate(t.expiresAt)})` : 'never'),
+      item('Limits', 'checked on upload'));
+    $('#token-info').hidden = false;
+    return;
+  }
   $('#token-name').textContent = t.tokenName ? `Upload link: ${t.tokenName}` : 'Upload link';
   setContent($('#token-constraints'),
     item('Expires', t.expiresAt ? `${relativeTime(t.expiresAt)} (${formatDate(t.expiresAt)})` : 'never'),
@@ -107,6 +128,7 @@ function showConstraints(t) {
 $('#token-form').addEventListener('submit', (e) => {
   e.preventDefault();
   token = $('#token-input').value.trim();
+  sessionStorage.removeItem(UPLOAD_KEY);
   check(true);
 });
 

@@ -1,13 +1,14 @@
 // The upload widget shared by the dashboard and the public upload page: a
 // drop zone with file and folder pickers, then one list entry per file with
-// a real byte-progress bar, its CID and gateway link, or its error.
-import { upload, explain } from './api.js';
+// a real byte-progress bar, its CID and gateway link, or its error. The
+// uploads themselves are the client library's (/js/ninja.js), as any app's.
+import { explain } from './session.js';
 import { el, formatBytes, copyButton, gatewayPath } from './util.js';
 
 let seq = 0;
 
 // createUploader renders into root. opts:
-//   auth()          the Authorization header value to send
+//   client()        the Ninja client to upload with
 //   precheck(file)  an error message to refuse a file before sending it, or ''
 //   onFinished()    called when a batch has settled
 //   concurrency     uploads in flight at once (default 3)
@@ -52,40 +53,46 @@ export function createUploader(root, opts) {
     const bar = el('progress', { max: Math.max(file.size, 1), value: 0, 'aria-label': `Upload progress of ${name}` });
     const stateText = el('span', { class: 'up-state' }, 'Waiting…');
     const result = el('div', { class: 'up-result' });
+    const ctl = new AbortController();
+    const cancel = el('button', { type: 'button', class: 'small', 'aria-label': `Cancel the upload of ${name}`, onclick: () => ctl.abort() }, 'Cancel');
     const li = el('li', { 'data-state': 'queued', 'data-name': name },
       el('div', { class: 'up-head' },
         el('span', { class: 'up-name' }, name),
-        el('span', { class: 'muted' }, formatBytes(file.size))),
+        el('span', { class: 'muted' }, formatBytes(file.size)),
+        cancel),
       bar, stateText, result);
     list.prepend(li);
     const fail = (msg) => {
+      cancel.remove();
       li.dataset.state = 'failed';
       li.classList.add('failed');
       stateText.textContent = msg;
       stateText.setAttribute('role', 'alert');
       bar.hidden = true;
     };
+    ctl.signal.addEventListener('abort', () => { if (li.dataset.state === 'queued') fail('Canceled.'); });
     return {
       start: async () => {
+        if (ctl.signal.aborted) return;
         const refused = opts.precheck ? opts.precheck(file) : '';
         if (refused) { fail(refused); return; }
         li.dataset.state = 'uploading';
         stateText.textContent = 'Uploading… 0%';
-        // A file from a folder keeps its relative path as its name, so the
-        // pin is listed as "site/a.txt" and not as the folder "site".
-        const fields = path ? { name: path } : {};
-        const job = upload(opts.auth(), file, {
-          path: name,
-          fields,
-          onProgress: (loaded, total) => {
-            const t = total || file.size || 1;
-            bar.max = t;
-            bar.value = Math.min(loaded, t);
-            stateText.textContent = `Uploading… ${Math.floor((100 * loaded) / t)}% (${formatBytes(loaded)} of ${formatBytes(t)})`;
-          },
-        });
         try {
-          const res = await job.promise;
+          // A file from a folder keeps its relative path as its name, so
+          // the pin is listed as "site/a.txt" and not as the folder "site".
+          const res = await opts.client().upload({ file, path: name }, {
+            name: path || undefined,
+            signal: ctl.signal,
+            onProgress: ({ loaded, total }) => {
+              const t = total || 1;
+              bar.max = t;
+              bar.value = Math.min(loaded, t);
+              li.dataset.loaded = String(loaded);
+              stateText.textContent = `Uploading… ${Math.floor((100 * loaded) / t)}% (${formatBytes(loaded)} of ${formatBytes(t)})`;
+            },
+          });
+          cancel.remove();
           bar.value = bar.max;
           li.dataset.state = 'done';
           li.dataset.cid = res.cid;
@@ -100,7 +107,7 @@ export function createUploader(root, opts) {
             copyButton(res.cid, 'Copy CID', 'CID copied'),
             el('a', { href, target: '_blank', rel: 'noopener' }, 'Open in gateway'));
         } catch (err) {
-          fail(explain(err));
+          fail(err && err.name === 'AbortError' ? 'Canceled: nothing was stored.' : explain(err));
         }
       },
     };

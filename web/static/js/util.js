@@ -100,25 +100,37 @@ export function toast(msg) {
 }
 
 // confirmDialog asks in the page's <dialog id="confirm"> and resolves to
-// true only when the user picks the confirm button.
-export function confirmDialog(message, okLabel = 'Confirm') {
+// true only when the user picks the confirm button. items, when given, are
+// listed under the question (what a bulk action touches).
+export function confirmDialog(message, okLabel = 'Confirm', items = []) {
   const dlg = document.getElementById('confirm');
   document.getElementById('confirm-msg').textContent = message;
+  const list = document.getElementById('confirm-list');
+  if (list) {
+    const shown = items.slice(0, 8).map((t) => el('li', {}, t));
+    if (items.length > 8) shown.push(el('li', { class: 'muted' }, `and ${items.length - 8} more`));
+    setContent(list, shown);
+    list.hidden = items.length === 0;
+  }
   const ok = document.getElementById('confirm-ok');
   const cancel = document.getElementById('confirm-cancel');
   ok.textContent = okLabel;
+  // Settled by the buttons (or Esc) themselves, not by the dialog's close
+  // event: that event is dispatched later, and one from the previous
+  // question could otherwise answer this one.
   return new Promise((resolve) => {
-    const done = (v) => () => dlg.close(v);
-    const onOK = done('ok');
-    const onCancel = done('cancel');
-    ok.addEventListener('click', onOK);
-    cancel.addEventListener('click', onCancel);
-    dlg.addEventListener('close', () => {
+    const finish = (v) => {
       ok.removeEventListener('click', onOK);
       cancel.removeEventListener('click', onCancel);
-      resolve(dlg.returnValue === 'ok');
-    }, { once: true });
-    dlg.returnValue = '';
+      dlg.removeEventListener('cancel', onCancel);
+      if (dlg.open) dlg.close();
+      resolve(v);
+    };
+    const onOK = () => finish(true);
+    const onCancel = () => finish(false);
+    ok.addEventListener('click', onOK);
+    cancel.addEventListener('click', onCancel);
+    dlg.addEventListener('cancel', onCancel);
     dlg.showModal();
   });
 }
@@ -131,4 +143,38 @@ export function looksLikeCID(s) {
 // gatewayPath is the same-origin gateway link of a CID.
 export function gatewayPath(cid, sub = '') {
   return `/ipfs/${encodeURIComponent(cid)}${sub ? '/' + sub.split('/').map(encodeURIComponent).join('/') : ''}`;
+}
+
+export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+// td is a table cell with the label the card layout (narrow screens) shows.
+export function td(label, attrs, ...children) {
+  return el('td', { 'data-label': label, ...attrs }, ...children);
+}
+
+// splitList reads a comma, space or newline separated list.
+export const splitList = (s) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
+
+// secretBox shows a secret once, with a copy button.
+export function secretBox(title, secret, ...extra) {
+  return el('div', { class: 'secret', role: 'status' },
+    el('strong', {}, title),
+    el('code', {}, secret),
+    copyButton(secret, 'Copy', 'Copied'),
+    ...extra);
+}
+
+// pager wires a "More" button to a cursor-paged list: load(cursor) returns
+// {items, next}; render(items, append) draws them.
+export function pager(button, load, render) {
+  let next = '';
+  const fetchPage = async (append) => {
+    const page = await load(append ? next : '');
+    next = page.next;
+    button.hidden = !next;
+    render(page.items, append);
+    return page;
+  };
+  button.addEventListener('click', () => fetchPage(true));
+  return { reload: () => fetchPage(false) };
 }
