@@ -126,6 +126,8 @@ var migrations = []migration{
 	}},
 	// 3 -> 4: every list an index, every count a counter, quotas, roll-ups.
 	{chunked: migrate4},
+	// Resumable (tus) uploads' records and reservations (tus.go).
+	{apply: createTusBuckets},
 }
 
 func createBuckets(tx *bolt.Tx, names ...[]byte) error {

@@ -44,6 +44,10 @@
 //	gwreads/      day(4) cid -> anonymous gateway reads of that CID that day
 //	rollups/      lp(account) lp(prefix) day(4) -> day's stats (JSON); prefix "" is every credential
 //	storagedays/  lp(account) lp(prefix) day(4) -> int64 stored bytes added that day, net
+//	tusuploads/   id -> TusUpload (JSON): resumable (tus) uploads, open or completed (tus.go)
+//	tusexpiry/    t(expiresAt) id -> nil                  (the domain's sweeper)
+//	tusbytoken/   lp(tokenID) id -> int64 length           (open uploads holding a use of the token: durable reservations)
+//	tususage/     lp(account) -> int64 Upload-Length of the open uploads (counted as stored); lp("") the server's
 //
 // A group's group-and-time index (the pin indexes) has a count tree in
 // pincounts/, so a count under any time bound is O(log n) (timeindex.go);
