@@ -40,13 +40,22 @@ func createTusBuckets(tx *bolt.Tx) error {
 type TusUpload struct {
 	ID           string `json:"id"`
 	AccountID    string `json:"accountId"`
+	KeyID        string `json:"keyId"`        // API key the credential descends from
 	CredentialID string `json:"credentialId"` // the only credential that may continue it
 	// TokenID is the upload token whose use the upload holds ("" for
 	// other credentials).
-	TokenID  string            `json:"tokenId,omitempty"`
-	Length   int64             `json:"length"`
-	Metadata map[string]string `json:"metadata,omitempty"` // Upload-Metadata, decoded
-	Created  time.Time         `json:"created"`
+	TokenID string `json:"tokenId,omitempty"`
+	Length  int64  `json:"length"`
+	// Metadata is the client's Upload-Metadata, decoded, as sent (echoed
+	// by HEAD); the fields below are what the domain read from it.
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	Name        string            `json:"name,omitempty"`
+	Description string            `json:"description,omitempty"`
+	PinMetadata map[string]string `json:"pinMetadata,omitempty"`
+	Type        string            `json:"type,omitempty"` // the declared media type
+	CIDVersion  *int              `json:"cidVersion,omitempty"`
+	CAR         bool              `json:"car,omitempty"` // the bytes are a CAR to import
+	Created     time.Time         `json:"created"`
 	// ExpiresAt is when an incomplete upload is deleted, and when a
 	// completed one's record (kept so a client that lost the final response
 	// can still learn its CID) goes.
