@@ -59,6 +59,8 @@ type serveFlags struct {
 	bodyIdle                           time.Duration
 	bodyMinRate                        int64
 
+	tusExpiry time.Duration
+
 	pinTimeout        time.Duration
 	pinConcurrency    int
 	pinPerAccount     int
@@ -118,6 +120,9 @@ a flag given on the command line wins.`,
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may finish before they are cancelled (NINJA_SHUTDOWN_TIMEOUT)")
 	fl.DurationVar(&f.gcInterval, "gc-interval", 0, "run garbage collection this often, e.g. 24h; 0 never (NINJA_GC_INTERVAL)")
 	fl.DurationVar(&f.reprovideInterval, "reprovide-interval", 22*time.Hour, "announce pinned roots to the DHT this often when online; 0 never (NINJA_REPROVIDE_INTERVAL)")
+	// Resumable (tus) uploads.
+	fl.DurationVar(&f.tusExpiry, "tus-expiry", 24*time.Hour, "how long an incomplete resumable (tus) upload is kept before it and its bytes are deleted (NINJA_TUS_EXPIRY)")
+	bindEnv(fl, "tus-expiry", "NINJA_TUS_EXPIRY")
 	for flag, env := range map[string]string{
 		"http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
 		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
@@ -179,6 +184,7 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		MaxUploadBytes:    maxUpload,
 		MaxFilesPerUpload: f.maxFiles,
 		RateLimits:        f.rateLimits(),
+		Resumable:         pinning.ResumableConfig{TTL: f.tusExpiry},
 		Server: server.Config{
 			PublicURL:       f.publicURL,
 			TrustedProxies:  proxies,
