@@ -183,6 +183,7 @@ type Service struct {
 	reads     gatewayReads
 	tus       *resumables // nil when resumable uploads are disabled
 
+	bg   context.Context    // the background work's, done at Close
 	stop context.CancelFunc // ends the background work below
 	wg   sync.WaitGroup
 }
@@ -227,7 +228,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.reads = gatewayReads{sums: map[string]*readSum{}, flush: s.recordReads}
 	bg, stop := context.WithCancel(context.Background())
-	s.stop = stop
+	s.bg, s.stop = bg, stop
 	s.wg.Add(1)
 	go s.runReads(bg)
 	if s.tus != nil {

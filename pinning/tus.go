@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ninja-ipfs/ninja/node"
@@ -83,6 +84,9 @@ const sniffLen = 512
 type resumables struct {
 	cfg   ResumableConfig
 	locks keyedMutex
+
+	mu        sync.Mutex
+	followers map[string]*follower // uploads being imported as they arrive (tus_follow.go)
 }
 
 func newResumables(cfg ResumableConfig) (*resumables, error) {
@@ -98,7 +102,7 @@ func newResumables(cfg ResumableConfig) (*resumables, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("resumable uploads: %w", err)
 	}
-	return &resumables{cfg: cfg, locks: keyedMutex{m: map[string]*keyedEntry{}}}, nil
+	return &resumables{cfg: cfg, locks: keyedMutex{m: map[string]*keyedEntry{}}, followers: map[string]*follower{}}, nil
 }
 
 func (r *resumables) path(id string) string { return filepath.Join(r.cfg.Dir, id) }
@@ -286,9 +290,21 @@ func (s *Service) WriteResumable(ctx context.Context, p Principal, id string, of
 		return 0, fmt.Errorf("open upload %s: %w", id, err)
 	}
 	defer f.Close()
-	n, err := s.appendChunk(ctx, p, rec, f, offset, io.LimitReader(r, rec.Length-offset))
+	fl, ferr := s.follow(p, rec, offset)
+	if ferr != nil {
+		// FinishResumable imports the file then; only the overlap is lost.
+		s.log.Warn("resumable upload: follow", "id", id, "err", ferr)
+	}
+	w := &publishingWriter{f: f, fl: fl, off: offset}
+	if verify != nil {
+		w.fl = nil // published once verified
+	}
+	n, err := s.appendChunk(ctx, p, rec, w, offset, io.LimitReader(r, rec.Length-offset))
 	if err == nil && verify != nil {
 		err = verify()
+	}
+	if err == nil && fl != nil {
+		fl.publish(offset + n)
 	}
 	if err != nil {
 		// Nothing unverified or refused is kept.
@@ -310,14 +326,15 @@ func (s *Service) WriteResumable(ctx context.Context, p Principal, id string, of
 
 // appendChunk writes r at offset, checking the upload's first bytes once
 // they are all here.
-func (s *Service) appendChunk(ctx context.Context, p Principal, rec store.TusUpload, f *os.File, offset int64, r io.Reader) (int64, error) {
+func (s *Service) appendChunk(ctx context.Context, p Principal, rec store.TusUpload, w *publishingWriter, offset int64, r io.Reader) (int64, error) {
+	f := w.f
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return 0, fmt.Errorf("seek upload %s: %w", rec.ID, err)
 	}
 	var n int64
 	head := min(int64(sniffLen), rec.Length)
 	if offset < head {
-		m, err := io.CopyN(f, r, head-offset)
+		m, err := io.CopyN(w, r, head-offset)
 		n += m
 		if err != nil && !errors.Is(err, io.EOF) {
 			return n, fmt.Errorf("write upload %s: %w", rec.ID, err)
@@ -333,7 +350,7 @@ func (s *Service) appendChunk(ctx context.Context, p Principal, rec store.TusUpl
 		}
 	}
 	buf := make([]byte, 256<<10)
-	m, err := io.CopyBuffer(f, r, buf)
+	m, err := io.CopyBuffer(w, r, buf)
 	n += m
 	if err != nil {
 		return n, fmt.Errorf("write upload %s: %w", rec.ID, err)
@@ -397,26 +414,25 @@ func (s *Service) completedPin(rec store.TusUpload) store.Pin {
 	return store.Pin{ID: rec.PinID, AccountID: rec.AccountID, CID: rec.CID, Name: rec.Name, Size: rec.Length}
 }
 
+// importResumable finishes the upload's follower (started now on the
+// complete file if none runs): it reads the last bytes, then Finish
+// commits.
 func (s *Service) importResumable(ctx context.Context, p Principal, rec store.TusUpload) (store.Pin, error) {
-	f, err := os.OpenFile(s.tus.path(rec.ID), os.O_RDONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		return store.Pin{}, fmt.Errorf("open upload %s: %w", rec.ID, err)
-	}
-	defer f.Close()
-	u, err := s.beginUpload(p, rec.CIDVersion, rec.ID)
+	fl, err := s.follow(p, rec, rec.Length)
 	if err != nil {
 		return store.Pin{}, err
 	}
-	defer u.Abort()
-	if rec.CAR {
-		_, err = u.AddCAR(ctx, f, rec.Length)
-	} else {
-		_, err = u.AddFile(ctx, f, FileInfo{Name: rec.Name, DeclaredType: rec.Type})
+	defer s.unfollow(rec.ID) // Finish ends the Upload either way
+	fl.publish(rec.Length)
+	select {
+	case <-fl.done:
+	case <-ctx.Done():
+		return store.Pin{}, ctx.Err()
 	}
-	if err != nil {
-		return store.Pin{}, err
+	if fl.err != nil {
+		return store.Pin{}, fl.err
 	}
-	pins, err := u.Finish(ctx, Describe{Name: rec.Name, Description: rec.Description, Metadata: rec.PinMetadata})
+	pins, err := fl.u.Finish(ctx, Describe{Name: rec.Name, Description: rec.Description, Metadata: rec.PinMetadata})
 	if err != nil {
 		return store.Pin{}, err
 	}
@@ -452,6 +468,7 @@ func (s *Service) TerminateResumable(ctx context.Context, p Principal, id string
 // dropResumable deletes an upload's record, then its bytes (a crash in
 // between leaves an orphan file, which the sweeper removes).
 func (s *Service) dropResumable(rec store.TusUpload) error {
+	s.unfollow(rec.ID)
 	if _, err := s.store.DeleteTusUpload(rec.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete upload %s: %w", rec.ID, err)
 	}
