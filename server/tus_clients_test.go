@@ -140,12 +140,19 @@ func TestOnlyTheRequestThatPinsATusUploadCountsAsAnUpload(t *testing.T) {
 	e := newEnv(t)
 	data := fixtureBytes(11, 50_000)
 	e.tusUpload(e.key, data, 10_000, nil) // a creation and five chunks
+	// A creation that carries the whole file is the upload too.
+	small := []byte("all in the creation")
+	h := with(tusAuth(e.key), "Upload-Length", strconv.Itoa(len(small)), "Content-Type", "application/offset+octet-stream")
+	if r := e.do("POST", "/tus", h, bytes.NewReader(small)); r.status != http.StatusCreated || r.header.Get("Upload-CID") == "" {
+		t.Fatalf("creation with the whole file: %d %s", r.status, r.body)
+	}
 	e.flushEvents()
 	day := time.Now().UTC().Format("2006-01-02")
 	a := e.get("/analytics?from="+day+"&to="+day, e.admin).json(t)
 	totals := a["totals"].(map[string]any)
-	if totals["uploads"] != float64(1) || totals["failedUploads"] != float64(0) || totals["bytesUploaded"] != float64(len(data)) || totals["requests"] != float64(6) {
-		t.Fatalf("analytics totals %v: want one upload of %d bytes, no failure, six requests", totals, len(data))
+	if totals["uploads"] != float64(2) || totals["failedUploads"] != float64(0) ||
+		totals["bytesUploaded"] != float64(len(data)+len(small)) || totals["requests"] != float64(7) {
+		t.Fatalf("analytics totals %v: want two uploads of %d bytes, no failure, seven requests", totals, len(data)+len(small))
 	}
 }
 

@@ -171,6 +171,7 @@ type Options struct {
 var DefaultUploadEndpoints = []string{
 	"POST /upload", "POST /upload/new", "POST /v3/files",
 	"POST /pinning/pinFileToIPFS", "POST /pinning/pinJSONToIPFS", "PATCH /tus/",
+	"POST /tus", "POST /tus/", // a tus creation that carries the whole file
 }
 
 // Store is the bbolt-backed record store. It is safe for concurrent use.
