@@ -38,7 +38,10 @@ import (
 //     still learns the CID).
 //
 // A request without Tus-Resumable is taken as 1.0.0: Pinata's SDK sends
-// none on its PATCHes.
+// none. That SDK creates its tus uploads with POST /v3/files (Upload-Length,
+// no multipart body): the Pinata dialect's handler of that route hands such
+// a request to handleTus, which answers with a Location under /tus/, where
+// the SDK's PATCHes then go.
 
 // Tus protocol conditions the domain has no word for.
 var (

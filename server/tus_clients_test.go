@@ -2,11 +2,17 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ninja-ipfs/ninja/app"
 )
 
 func TestATusUploadResumesAfterARestartFromTheBytesOnDisk(t *testing.T) {
@@ -170,4 +176,44 @@ func TestAnUploadJWTContinuesTheUploadItCreatedButNoOther(t *testing.T) {
 	wantRefusal(t, "a second creation with the JWT", again, http.StatusConflict, "TOKEN_REPLAYED")
 	_, other := e.tusCreate(e.key, 10, nil)
 	wantRefusal(t, "the JWT on another upload", e.tusPatch(jwt, other, 0, []byte("0123456789")), http.StatusConflict, "TOKEN_REPLAYED")
+}
+
+// A connection that drops in the middle of a PATCH keeps what arrived:
+// HEAD says so, and the rest completes the upload to the same CID.
+func TestAPatchCutMidBodyKeepsTheBytesThatArrived(t *testing.T) {
+	e := newEnv(t)
+	fx := loadFixtures(t)
+	f := fx.Files[5] // 10 MiB
+	data := fixtureBytes(f.Seed, f.Size)
+	_, path := e.tusCreate(e.key, len(data), nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.http.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 6<<20 + 12345
+	fmt.Fprintf(conn, "PATCH %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nTus-Resumable: 1.0.0\r\n"+
+		"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: %d\r\n\r\n", path, e.key, len(data))
+	if _, err := conn.Write(data[:sent]); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close() // the network goes
+	// A HEAD would interrupt the PATCH still reading what was sent (tusd's
+	// lock asks the holder to stop), so wait for the server to have it all.
+	file := filepath.Join(app.Layout{Dir: e.dir}.Tus(), path[strings.LastIndex(path, "/")+1:])
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if fi, err := os.Stat(file); err == nil && fi.Size() == int64(sent) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not keep the %d bytes sent before the cut", sent)
+		}
+	}
+	h := e.do("HEAD", path, tusAuth(e.key), nil)
+	if got := h.header.Get("Upload-Offset"); got != strconv.Itoa(sent) {
+		t.Fatalf("HEAD after the cut: offset %q, want %d", got, sent)
+	}
+	last := e.tusPatch(e.key, path, sent, data[sent:])
+	if last.status != http.StatusNoContent || last.header.Get("Upload-CID") != f.V1 {
+		t.Fatalf("the rest: %d, CID %q, want %s: %s", last.status, last.header.Get("Upload-CID"), f.V1, last.body)
+	}
 }
