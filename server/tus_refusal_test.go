@@ -36,6 +36,11 @@ func TestATokensUseIsReservedAtCreationReleasedByTerminationAndCountedAtCompleti
 	if r.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
+	// The open upload's length counts as the account's storage.
+	q := e.get("/admin/accounts/default/quota", e.admin).json(t)
+	if got := q["usage"].(map[string]any)["partialBytes"]; got != float64(len(data)) {
+		t.Fatalf("usage.partialBytes %v while the upload is open, want %d", got, len(data))
+	}
 	// The one use is held: a second tus upload and a plain upload are refused.
 	second, _ := e.tusCreate(tok, 10, nil)
 	wantRefusal(t, "a second tus upload", second, http.StatusForbidden, "TOKEN_EXHAUSTED")

@@ -124,8 +124,13 @@ func TestATusUploadInChunksPinsTheFileWithKubosCID(t *testing.T) {
 			}
 		})
 	}
-	// The bytes in transit are gone once pinned.
-	if left, _ := os.ReadDir(app.Layout{Dir: e.dir}.Tus()); len(left) != 0 {
+	// The bytes in transit live in the data directory, owner only, and are
+	// gone once pinned.
+	dir := app.Layout{Dir: e.dir}.Tus()
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("tus/ is %v (%v), want a 0700 directory", fi, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("%d files left in tus/ after the uploads", len(left))
 	}
 }
