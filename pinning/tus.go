@@ -290,10 +290,10 @@ func (s *Service) WriteResumable(ctx context.Context, p Principal, id string, of
 		return 0, fmt.Errorf("open upload %s: %w", id, err)
 	}
 	defer f.Close()
-	fl, ferr := s.follow(p, rec, offset)
+	fl, ferr := s.follow(p, rec, offset, false)
 	if ferr != nil {
 		// FinishResumable imports the file then; only the overlap is lost.
-		s.log.Warn("resumable upload: follow", "id", id, "err", ferr)
+		s.log.Debug("resumable upload: not followed", "id", id, "err", ferr)
 	}
 	w := &publishingWriter{f: f, fl: fl, off: offset}
 	if verify != nil {
@@ -418,7 +418,7 @@ func (s *Service) completedPin(rec store.TusUpload) store.Pin {
 // complete file if none runs): it reads the last bytes, then Finish
 // commits.
 func (s *Service) importResumable(ctx context.Context, p Principal, rec store.TusUpload) (store.Pin, error) {
-	fl, err := s.follow(p, rec, rec.Length)
+	fl, err := s.follow(p, rec, rec.Length, true)
 	if err != nil {
 		return store.Pin{}, err
 	}

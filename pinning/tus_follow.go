@@ -31,7 +31,18 @@ import (
 // and releases its import.
 const followIdle = 30 * time.Second
 
-var errFollowIdle = errors.New("no bytes arrived for the follower")
+// maxFollowers bounds the followers at once. Each holds an import window
+// of the node's buffer budget (at least 4 MiB of its 192) for as long as
+// its upload trickles in, so without a bound a few dozen slow uploads
+// would keep every other upload waiting for buffer space. Past it an
+// upload is imported after its last byte, as it would be without
+// following.
+const maxFollowers = 16
+
+var (
+	errFollowIdle = errors.New("no bytes arrived for the follower")
+	errFollowers  = errors.New("too many uploads followed at once")
+)
 
 type follower struct {
 	id     string
@@ -49,9 +60,10 @@ type follower struct {
 }
 
 // follow returns the upload's follower, starting one on the bytes on disk
-// (readable) if none runs. A follower that failed is replaced. The
-// caller holds the upload's lock.
-func (s *Service) follow(p Principal, rec store.TusUpload, readable int64) (*follower, error) {
+// (readable) if none runs: within maxFollowers, unless final (the import
+// of a complete upload, which must run as any upload's does). A follower
+// that failed is replaced. The caller holds the upload's lock.
+func (s *Service) follow(p Principal, rec store.TusUpload, readable int64, final bool) (*follower, error) {
 	r := s.tus
 	r.mu.Lock()
 	fl := r.followers[rec.ID]
@@ -66,6 +78,12 @@ func (s *Service) follow(p Principal, rec store.TusUpload, readable int64) (*fol
 		default:
 			return fl, nil
 		}
+	}
+	r.mu.Lock()
+	n := len(r.followers)
+	r.mu.Unlock()
+	if n >= maxFollowers && !final {
+		return nil, errFollowers
 	}
 	f, err := os.OpenFile(s.tus.path(rec.ID), os.O_RDONLY|os.O_CREATE, 0o600)
 	if err != nil {
