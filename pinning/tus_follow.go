@@ -89,7 +89,7 @@ func (s *Service) follow(p Principal, rec store.TusUpload, readable int64, final
 	if err != nil {
 		return nil, fmt.Errorf("open upload %s: %w", rec.ID, err)
 	}
-	u, err := s.beginUpload(p, rec.CIDVersion, rec.ID)
+	u, err := s.beginUpload(p, rec.CIDVersion, &rec)
 	if err != nil {
 		f.Close()
 		return nil, err

@@ -82,7 +82,7 @@ func (s *Service) BeginUpload(ctx context.Context, p Principal, opts ImportOptio
 	if err := s.admitUpload(p); err != nil {
 		return nil, err
 	}
-	return s.beginUpload(p, opts.CIDVersion, "")
+	return s.beginUpload(p, opts.CIDVersion, nil)
 }
 
 // admitUpload checks what every upload checks before its first byte: the
@@ -103,9 +103,14 @@ func (s *Service) admitUpload(p Principal) error {
 }
 
 // beginUpload reserves an upload token's use and opens the import. A
-// resumable upload's (tusID set) use is held by its record already: none
-// is reserved, and Finish counts the record's.
-func (s *Service) beginUpload(p Principal, cidVersion *int, tusID string) (*Upload, error) {
+// resumable upload's (tus set) use is held by its record already: none
+// is reserved, and Finish counts the record's; the token's total counts
+// the record's length as taken, so it is given back to this upload.
+func (s *Service) beginUpload(p Principal, cidVersion *int, tus *store.TusUpload) (*Upload, error) {
+	tusID := ""
+	if tus != nil {
+		tusID = tus.ID
+	}
 	cv := cidVersion
 	if p.Upload != nil {
 		// An upload JWT signs the import options too: a request may not set
@@ -133,6 +138,9 @@ func (s *Service) beginUpload(p Principal, cidVersion *int, tusID string) (*Uplo
 			if err != nil {
 				u.release()
 				return nil, fmt.Errorf("reserve upload: %w", err)
+			}
+			if left >= 0 && tus != nil && tus.Open() {
+				left += tus.Length
 			}
 			if left >= 0 && left < u.limit {
 				u.limit = left

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +256,54 @@ func TestAnIncompleteUploadExpiresAndItsBytesAndUseGo(t *testing.T) {
 	}
 	if up := e.tokenUpload(tok, "a.txt", []byte("a"), nil); up.status != 200 {
 		t.Fatalf("the released use: %d %s", up.status, up.body)
+	}
+}
+
+func TestAnOpenTusUploadsLengthIsTakenFromTheTokensTotal(t *testing.T) {
+	e := newEnv(t)
+	m := e.newToken(map[string]any{"expiresIn": 3600, "maxTotalMB": 1})
+	tok := m["token"].(string)
+	tusData := fixtureBytes(21, 600_000)
+	r, path := e.tusCreate(tok, len(tusData), nil)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	// 600,000 of the 1 MiB are the open upload's: 600,000 more do not fit.
+	wantRefusal(t, "a multipart upload past what is left", e.tokenUpload(tok, "b.bin", fixtureBytes(22, 600_000), nil),
+		http.StatusRequestEntityTooLarge, "SIZE_EXCEEDED")
+	if last := e.tusPatch(tok, path, 0, tusData); last.status != http.StatusNoContent || last.header.Get("Upload-CID") == "" {
+		t.Fatalf("the tus upload within its reservation: %d %s", last.status, last.body)
+	}
+	if up := e.tokenUpload(tok, "c.bin", fixtureBytes(23, 400_000), nil); up.status != http.StatusOK {
+		t.Fatalf("what is left after it: %d %s", up.status, up.body)
+	}
+	if rec := e.tokenRecord(m["tokenId"].(string)); rec.BytesUploaded != 1_000_000 || rec.UseCount != 2 {
+		t.Fatalf("token: %d bytes in %d uses, want 1,000,000 in 2", rec.BytesUploaded, rec.UseCount)
+	}
+}
+
+func TestEveryTusRequestChecksTheClientAddressAndOrigin(t *testing.T) {
+	e := newEnv(t, withProxies("127.0.0.0/8"))
+	data := []byte(strings.Repeat("checked every time\n", 10))
+	m := e.newToken(map[string]any{"expiresIn": 3600, "ipWhitelist": []string{"10.0.0.0/8"},
+		"allowedOrigins": []string{"https://app.example.com"}})
+	tok := m["token"].(string)
+	ok := map[string]string{"X-Forwarded-For": "10.1.2.3", "Origin": "https://app.example.com"}
+	h := with(tusAuth(tok), "Upload-Length", strconv.Itoa(len(data)), "X-Forwarded-For", ok["X-Forwarded-For"], "Origin", ok["Origin"])
+	r := e.do("POST", "/tus/", h, nil)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create from an allowed address and origin: %d %s", r.status, r.body)
+	}
+	path := r.header.Get("Location")[strings.Index(r.header.Get("Location"), "/tus/"):]
+	wantRefusal(t, "PATCH from another address", e.tusPatch(tok, path, 0, data, "X-Forwarded-For", "192.0.2.1", "Origin", ok["Origin"]),
+		http.StatusForbidden, "IP_NOT_ALLOWED")
+	wantRefusal(t, "PATCH without the origin", e.tusPatch(tok, path, 0, data, "X-Forwarded-For", ok["X-Forwarded-For"]),
+		http.StatusForbidden, "ORIGIN_NOT_ALLOWED")
+	if del := e.do("DELETE", path, with(tusAuth(tok), "X-Forwarded-For", "192.0.2.1", "Origin", ok["Origin"]), nil); del.status != http.StatusForbidden {
+		t.Fatalf("DELETE from another address: %d, want 403", del.status)
+	}
+	last := e.tusPatch(tok, path, 0, data, "X-Forwarded-For", ok["X-Forwarded-For"], "Origin", ok["Origin"])
+	if last.status != http.StatusNoContent || last.header.Get("Upload-CID") == "" {
+		t.Fatalf("PATCH from the allowed address and origin: %d %s", last.status, last.body)
 	}
 }

@@ -334,16 +334,25 @@ func (s *Store) RecordFailure(tokenID, reason string) {
 }
 
 // Remaining returns the bytes a token may still upload in total (-1: no
-// limit), counting completed uses only.
+// limit): its completed uses' bytes and its open resumable uploads'
+// lengths (tus.go) are taken.
 func (s *Store) Remaining(tokenID string) (int64, error) {
-	t, err := s.Token("", tokenID)
+	var t Token
+	var open int64
+	err := s.view(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bucketTokens), []byte(tokenID), &t); err != nil {
+			return err
+		}
+		_, open = tokenTusUploads(tx, tokenID)
+		return nil
+	})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("token %s: %w", tokenID, err)
 	}
 	if t.MaxTotalBytes == 0 {
 		return -1, nil
 	}
-	return max(t.MaxTotalBytes-t.BytesUploaded, 0), nil
+	return max(t.MaxTotalBytes-t.BytesUploaded-open, 0), nil
 }
 
 func (s *Store) completeUse(tx *bolt.Tx, use TokenUse) error {
