@@ -97,7 +97,6 @@ type Store interface {
 	DeleteTusUpload(id string) (store.TusUpload, error)
 	CompleteTusUpload(id string, pins []store.Pin, use *store.TokenUse) ([]store.Pin, error)
 	ExpiredTusUploads(before time.Time, limit int) ([]store.TusUpload, error)
-	TusUploads(fn func(store.TusUpload) error) error
 }
 
 // Node is what the domain needs from the embedded IPFS node (*node.Node).

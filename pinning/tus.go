@@ -107,15 +107,6 @@ func newResumables(cfg ResumableConfig) (*resumables, error) {
 
 func (r *resumables) path(id string) string { return filepath.Join(r.cfg.Dir, id) }
 
-// ResumableTTL is how long an incomplete resumable upload lives (0 when
-// resumable uploads are disabled).
-func (s *Service) ResumableTTL() time.Duration {
-	if s.tus == nil {
-		return 0
-	}
-	return s.tus.cfg.TTL
-}
-
 // CreateResumable checks a new resumable upload as any upload is checked
 // before its first byte and records it, reserving an upload token's use
 // until the upload completes, is terminated or expires.

@@ -246,20 +246,6 @@ func (s *Store) ExpiredTusUploads(t time.Time, limit int) ([]TusUpload, error) {
 	return out, err
 }
 
-// TusUploads calls fn with every resumable upload, in id order (the
-// domain's start-up check of its files against the records).
-func (s *Store) TusUploads(fn func(TusUpload) error) error {
-	return s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTusUploads).ForEach(func(k, v []byte) error {
-			var u TusUpload
-			if err := getJSON(tx.Bucket(bucketTusUploads), k, &u); err != nil {
-				return err
-			}
-			return fn(u)
-		})
-	})
-}
-
 func tusTokenKey(tokenID, id string) []byte { return append(lp(nil, tokenID), id...) }
 
 // tokenTusUploads counts a token's open resumable uploads and sums their
