@@ -228,6 +228,9 @@ func (s *Server) tusDone(r *http.Request, tw *tusWriter) error {
 			tw.w.Header().Set(k, tw.fix(k, v))
 		}
 	}
+	if errors.Is(err, errTusVersion) {
+		tw.w.Header().Set("Tus-Version", "1.0.0") // what the protocol asks a 412 to say
+	}
 	return err
 }
 

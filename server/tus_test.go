@@ -178,4 +178,9 @@ func TestTusDiscoveryNamesTheVersionExtensionsAndChecksums(t *testing.T) {
 	if got := r.header.Get("Tus-Max-Size"); got != strconv.Itoa(1<<30) {
 		t.Errorf("Tus-Max-Size %q, want the server's --max-upload", got)
 	}
+	// A version it does not speak is 412, saying which it does.
+	old := e.do("POST", "/tus/", map[string]string{"Authorization": "Bearer " + e.key, "Tus-Resumable": "0.2.2", "Upload-Length": "1"}, nil)
+	if old.status != http.StatusPreconditionFailed || old.reason(t) != "UNSUPPORTED_VERSION" || old.header.Get("Tus-Version") != "1.0.0" {
+		t.Errorf("an old version: %d %s, Tus-Version %q", old.status, old.body, old.header.Get("Tus-Version"))
+	}
 }
