@@ -75,7 +75,7 @@ FUZZTIME ?= 30s
 fuzz:
 	@set -e; for t in "token FuzzParseOpaque" "token FuzzFromHeaders" "token FuzzVerifyUploadJWT" \
 		"token FuzzSniffAndCheckMime" "token FuzzParseExpiresIn" "pinning FuzzCleanPath" \
-		"server FuzzDecodeContent" "server FuzzParseMetadata" "node FuzzAddDirectory" \
+		"server FuzzDecodeContent" "server FuzzParseMetadata" "server FuzzParseTusMetadata" "server FuzzParseChecksum" "node FuzzAddDirectory" \
 		"node FuzzGatewayPath" "node FuzzAddCAR"; do \
 		set -- $$t; echo "fuzz $$2 ($$1)"; \
 		$(GO) test -run '^$$' -fuzz "^$$2$$" -fuzztime $(FUZZTIME) ./$$1/; \

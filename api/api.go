@@ -211,6 +211,9 @@ type Storage struct {
 	Bytes   int64 `json:"bytes"`
 	Records int64 `json:"records"`
 	Queued  int64 `json:"queued"`
+	// PartialBytes is the Upload-Length of the open resumable uploads,
+	// counted as stored by the quota.
+	PartialBytes int64 `json:"partialBytes,omitempty"`
 }
 
 // Queue is the pin-by-CID queue's state.

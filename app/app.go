@@ -63,6 +63,9 @@ type Options struct {
 	// RateLimits bound uploads, issuance and failed authentications; the
 	// zero value limits nothing.
 	RateLimits pinning.RateLimits
+	// Resumable configures resumable (tus) uploads, served with Create
+	// only (its Dir is set by Open: the layout's tus/).
+	Resumable pinning.ResumableConfig
 	// Server configures the HTTP server (its Logger is set by Open).
 	Server server.Config
 	// Store configures the database (its Logger is set by Open).
@@ -121,10 +124,15 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	fetch := opts.Fetch
 	fetch.Disabled = fetch.Disabled || !opts.Network
 	a.Metrics = metrics.New()
+	resumable := pinning.ResumableConfig{}
+	if opts.Create { // a server; the CLI's offline commands take no uploads
+		resumable = opts.Resumable
+		resumable.Dir = a.Layout.Tus()
+	}
 	a.Service, err = pinning.New(pinning.Config{
 		Store: a.Store, Node: a.Node, Hasher: a.Hasher, Signer: a.Signer,
 		MaxUploadBytes: opts.MaxUploadBytes, MaxFilesPerUpload: opts.MaxFilesPerUpload, Fetch: fetch,
-		RateLimits: opts.RateLimits, MinFreeBytes: opts.MinFreeBytes, Observer: a.Metrics, Now: opts.Now, Logger: opts.Logger,
+		RateLimits: opts.RateLimits, MinFreeBytes: opts.MinFreeBytes, Resumable: resumable, Observer: a.Metrics, Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 //	ninja.sock    the admin socket (0600) while a server runs
 //	tmp/          files in transit (forms' files spooled before their credential); emptied at start
 //	acme/         ACME account key and certificates (files 0600, directories 0700), with --acme-domains
+//	tus/          resumable uploads' bytes, one file per upload (0700); kept across restarts
 type Layout struct{ Dir string }
 
 // Paths inside the data directory.
@@ -30,6 +31,7 @@ func (l Layout) Identity() string { return filepath.Join(l.Dir, "identity.key") 
 func (l Layout) Socket() string   { return filepath.Join(l.Dir, "ninja.sock") }
 func (l Layout) Tmp() string      { return filepath.Join(l.Dir, "tmp") }
 func (l Layout) ACME() string     { return filepath.Join(l.Dir, "acme") }
+func (l Layout) Tus() string      { return filepath.Join(l.Dir, "tus") }
 
 // secretFile reads the secret at path, or creates it with gen (mode 0600,
 // written durably and atomically) when create is set and it does not

@@ -61,6 +61,8 @@ type serveFlags struct {
 	bodyIdle                           time.Duration
 	bodyMinRate                        int64
 
+	tusExpiry time.Duration
+
 	pinTimeout        time.Duration
 	pinConcurrency    int
 	pinPerAccount     int
@@ -138,6 +140,9 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.reprovideInterval, "reprovide-interval", 22*time.Hour, "announce pinned roots to the DHT this often when online; 0 never (NINJA_REPROVIDE_INTERVAL)")
 	f.registerTLS(fl)
 	fl.StringVar(&f.configPath, "config", "", "read settings from this TOML file: every serve flag by its name (NINJA_CONFIG); a flag or environment variable wins over the file")
+	// Resumable (tus) uploads.
+	fl.DurationVar(&f.tusExpiry, "tus-expiry", 24*time.Hour, "how long an incomplete resumable (tus) upload is kept before it and its bytes are deleted (NINJA_TUS_EXPIRY)")
+	bindEnv(fl, "tus-expiry", "NINJA_TUS_EXPIRY")
 	for flag, env := range map[string]string{
 		"config": "NINJA_CONFIG", "http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
 		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "min-free-space": "NINJA_MIN_FREE_SPACE", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
@@ -205,6 +210,7 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		MinFreeBytes:      minFree,
 		MaxFilesPerUpload: f.maxFiles,
 		RateLimits:        f.rateLimits(),
+		Resumable:         pinning.ResumableConfig{TTL: f.tusExpiry},
 		Server: server.Config{
 			PublicURL:       f.publicURL,
 			TrustedProxies:  proxies,

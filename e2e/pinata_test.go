@@ -41,9 +41,14 @@ func clientInputs() map[string][]byte {
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], 42)
 	big := make([]byte, 3<<20+17)
-	mrand.NewChaCha8(seed).Read(big)
+	rng := mrand.NewChaCha8(seed)
+	rng.Read(big)
+	// Over the 90 MiB at which the pinata SDK switches to tus.
+	huge := make([]byte, 91<<20+5)
+	rng.Read(huge)
 	return map[string][]byte{
 		"big.bin":      big,
+		"huge.bin":     huge,
 		"doc.json":     []byte(`{"hello":"pinata","n":1,"list":[1,2,3],"nested":{"ok":true}}`),
 		"small.txt":    []byte("small text, sent as base64\n"),
 		"signed.txt":   []byte("uploaded with a signed URL and nothing else\n"),
@@ -223,6 +228,10 @@ func TestPinataV3SDKRunsUnchanged(t *testing.T) {
 	}
 	if _, q, _ := st.ListPins(n.acct, store.PinFilter{Status: []string{store.StatusQueued, store.StatusPinning}}); q != 0 {
 		t.Fatalf("%d pin requests left; the client cancelled its only one", q)
+	}
+	huge, _ := st.PinsByCID(n.acct, want["huge.bin"])
+	if len(huge) != 1 || huge[0].Name != "huge.bin" || huge[0].Metadata["via"] != "tus" || huge[0].Size != int64(len(in["huge.bin"])) {
+		t.Fatalf("the file the SDK sent over tus: %+v", huge)
 	}
 	jwts, _, _ := st.ListAccessJWTs(n.acct, store.Page{})
 	if len(jwts) != 1 || jwts[0].Name != "e2e reader" || jwts[0].RevokedAt.IsZero() || jwts[0].MaxUses != 2 {

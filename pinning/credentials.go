@@ -58,6 +58,10 @@ type AuthRequest struct {
 	// name it: its id (key_…, the JWT's jti) or its display prefix. Both
 	// are checked.
 	PinataAPIKey, PinataSecretAPIKey string
+	// Resumes names the resumable upload the request continues: the
+	// upload JWT that created it may be presented again for it (its jti
+	// was consumed by the creation).
+	Resumes string
 }
 
 // Authenticate resolves the request's credential to a Principal and checks
@@ -95,7 +99,7 @@ func (s *Service) authenticate(ctx context.Context, req AuthRequest) (Principal,
 	if err != nil {
 		return Principal{}, err
 	}
-	pr, err := s.resolve(ctx, p)
+	pr, err := s.resolve(ctx, p, req.Resumes)
 	if err != nil {
 		return pr, err
 	}
@@ -164,7 +168,7 @@ func presented(req AuthRequest) (token.Presented, error) {
 }
 
 // resolve looks a presented credential up and turns it into a Principal.
-func (s *Service) resolve(ctx context.Context, p token.Presented) (Principal, error) {
+func (s *Service) resolve(ctx context.Context, p token.Presented, resumes string) (Principal, error) {
 	switch p.Kind {
 	case token.KindAPIKey:
 		k, err := s.apiKeyByHash(p.Secret)
@@ -176,7 +180,7 @@ func (s *Service) resolve(ctx context.Context, p token.Presented) (Principal, er
 	case token.KindUploadToken:
 		return s.resolveUploadToken(p.Secret)
 	case token.KindUploadJWT:
-		return s.resolveUploadJWT(p.Secret)
+		return s.resolveUploadJWT(p.Secret, resumes)
 	case token.KindAccessJWT:
 		g, err := s.resolveAccessJWT(p.Secret)
 		return Principal{Grant: g}, err
@@ -297,8 +301,9 @@ func tokenGrant(parent token.Grant, t store.Token) (token.Grant, error) {
 
 // resolveUploadJWT verifies a client-minted upload JWT against its
 // upload-signing key and consumes its jti: the first sight uses it, even if
-// the upload then fails, and any later one is token.ErrReplayed.
-func (s *Service) resolveUploadJWT(compact string) (Principal, error) {
+// the upload then fails, and any later one is token.ErrReplayed, but for
+// the requests that continue the resumable upload it created (resumes).
+func (s *Service) resolveUploadJWT(compact, resumes string) (Principal, error) {
 	var issuer store.APIKey
 	claims, err := token.VerifyUploadJWT(compact, func(kid string) ([]byte, error) {
 		k, key, err := s.store.SigningKey(kid)
@@ -321,7 +326,7 @@ func (s *Service) resolveUploadJWT(compact string) (Principal, error) {
 	if err != nil {
 		return Principal{}, fmt.Errorf("consume jti: %w", err)
 	}
-	if !fresh {
+	if !fresh && !s.createdResumable(resumes, claims.JTI, issuer) {
 		return Principal{}, fmt.Errorf("%w: this upload JWT (jti %q) was used before", token.ErrReplayed, claims.JTI)
 	}
 	parent, err := keyGrant(issuer)

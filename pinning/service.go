@@ -6,7 +6,8 @@
 //     tokens, upload-signing keys and access JWTs (mint.go);
 //   - the upload session: reserve a use, import, commit the blocks, record
 //     the pins and the use in one durable commit, release on failure, hand
-//     the roots over to their pins for GC (upload.go);
+//     the roots over to their pins for GC (upload.go), also for a file sent
+//     over several requests and restarts (resumable uploads, tus.go);
 //   - pins: list, get, update, delete (one delete, which always cancels a
 //     fetch), pin by CID and its persistent queue and fetch workers
 //     (pins.go, queue.go);
@@ -102,6 +103,12 @@ type Store interface {
 	// Check reports whether the database is open and its file still the
 	// one on disk (readiness).
 	Check() error
+	// Resumable uploads (tus.go).
+	CreateTusUpload(u store.TusUpload) (store.TusUpload, error)
+	TusUpload(id string) (store.TusUpload, error)
+	DeleteTusUpload(id string) (store.TusUpload, error)
+	CompleteTusUpload(id string, pins []store.Pin, use *store.TokenUse) ([]store.Pin, error)
+	ExpiredTusUploads(before time.Time, limit int) ([]store.TusUpload, error)
 }
 
 // Node is what the domain needs from the embedded IPFS node (*node.Node).
@@ -167,6 +174,9 @@ type Config struct {
 	// ErrInsufficientStorage while the block store's disk has less free
 	// space; 0 means no floor.
 	MinFreeBytes int64
+	// Resumable configures resumable (tus) uploads; without a Dir they are
+	// disabled.
+	Resumable ResumableConfig
 	// Observer receives metrics; nil means none.
 	Observer Observer
 	// Now is the clock; nil means time.Now.
@@ -192,7 +202,9 @@ type Service struct {
 	obs       Observer
 	fetch     *fetcher // nil when fetching is disabled
 	reads     gatewayReads
+	tus       *resumables // nil when resumable uploads are disabled
 
+	bg   context.Context    // the background work's, done at Close
 	stop context.CancelFunc // ends the background work below
 	wg   sync.WaitGroup
 }
@@ -223,6 +235,11 @@ func New(cfg Config) (*Service, error) {
 		store: cfg.Store, node: cfg.Node, hasher: cfg.Hasher, signer: cfg.Signer,
 		now: cfg.Now, log: cfg.Logger, maxUpload: cfg.MaxUploadBytes, maxFiles: cfg.MaxFilesPerUpload, minFree: cfg.MinFreeBytes, limits: newLimits(cfg.RateLimits), obs: cfg.Observer,
 	}
+	tus, err := newResumables(cfg.Resumable)
+	if err != nil {
+		return nil, fmt.Errorf("pinning: %w", err)
+	}
+	s.tus = tus
 	if !cfg.Fetch.Disabled {
 		f, err := startFetcher(s, cfg.Fetch)
 		if err != nil {
@@ -232,13 +249,18 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.reads = gatewayReads{sums: map[string]*readSum{}, flush: s.recordReads}
 	bg, stop := context.WithCancel(context.Background())
-	s.stop = stop
+	s.bg, s.stop = bg, stop
 	s.wg.Add(1)
 	go s.runReads(bg)
+	if s.tus != nil {
+		s.wg.Add(1)
+		go s.runSweeper(bg)
+	}
 	return s, nil
 }
 
-// Close stops the pin-by-CID workers and flushes the summed gateway reads.
+// Close stops the pin-by-CID workers and the resumable uploads' sweeper,
+// and flushes the summed gateway reads.
 // Requests cut short stay queued or pinning in the store and resume on the
 // next start.
 func (s *Service) Close(ctx context.Context) error {

@@ -70,7 +70,8 @@ type Upload struct {
 	imp        *node.Import
 	cidVersion *int // as the request set it (nil: not set)
 	tokenID    string
-	limit      int64 // bytes this upload may read in all
+	tusID      string // the resumable upload this finishes (tus.go)
+	limit      int64  // bytes this upload may read in all
 	read       int64
 	files      []File
 	carRoots   []cid.Cid
@@ -83,45 +84,73 @@ type Upload struct {
 // refuses first, reserving nothing, when the database file is gone
 // (ErrNotReady) or free space is under the floor (ErrInsufficientStorage).
 func (s *Service) BeginUpload(ctx context.Context, p Principal, opts ImportOptions) (*Upload, error) {
+	if err := s.admitUpload(p); err != nil {
+		return nil, err
+	}
+	return s.beginUpload(p, opts.CIDVersion, nil)
+}
+
+// admitUpload checks what every upload (multipart, CAR or resumable)
+// checks before its first byte: the scope, that the database is there and
+// the disk has room, and the rate limits of the credential and of the
+// client address.
+func (s *Service) admitUpload(p Principal) error {
 	if !p.Allows(token.ScopeUpload) {
-		return nil, fmt.Errorf("%w: %v lacks scope %q", token.ErrForbidden, p.Kind, token.ScopeUpload)
+		return fmt.Errorf("%w: %v lacks scope %q", token.ErrForbidden, p.Kind, token.ScopeUpload)
 	}
 	if err := s.checkWritable(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.limits.uploadsByCredential.allow(p.CredentialID, s.now()); err != nil {
-		return nil, err
+		return err
 	}
 	if p.ClientIP.IsValid() {
 		if err := s.limits.uploadsByAddress.allow(p.ClientIP.String(), s.now()); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	cv := opts.CIDVersion
+	return nil
+}
+
+// beginUpload reserves an upload token's use and opens the import. A
+// resumable upload's (tus set) use is held by its record already: none
+// is reserved, and Finish counts the record's; the token's total counts
+// the record's length as taken, so it is given back to this upload.
+func (s *Service) beginUpload(p Principal, cidVersion *int, tus *store.TusUpload) (*Upload, error) {
+	tusID := ""
+	if tus != nil {
+		tusID = tus.ID
+	}
+	cv := cidVersion
 	if p.Upload != nil {
 		// An upload JWT signs the import options too: a request may not set
 		// one it does not sign, and one it signs applies when omitted.
-		bound, err := p.Upload.CheckRequest(token.Params{CIDVersion: opts.CIDVersion})
+		bound, err := p.Upload.CheckRequest(token.Params{CIDVersion: cidVersion})
 		if err != nil {
 			return nil, err
 		}
 		cv = bound.CIDVersion
 	}
-	u := &Upload{s: s, p: p, cidVersion: opts.CIDVersion, limit: s.maxUpload}
+	u := &Upload{s: s, p: p, cidVersion: cidVersion, limit: s.maxUpload, tusID: tusID}
 	if p.Kind == token.KindUploadToken {
-		ok, err := s.store.Reserve(p.CredentialID)
-		if err != nil {
-			return nil, fmt.Errorf("reserve upload: %w", err)
-		}
-		if !ok {
-			return nil, fmt.Errorf("%w: the token has no uploads left", token.ErrExhausted)
+		if tusID == "" {
+			ok, err := s.store.Reserve(p.CredentialID)
+			if err != nil {
+				return nil, fmt.Errorf("reserve upload: %w", err)
+			}
+			if !ok {
+				return nil, fmt.Errorf("%w: the token has no uploads left", token.ErrExhausted)
+			}
 		}
 		u.tokenID = p.CredentialID
 		if p.MaxTotalBytes > 0 {
 			left, err := s.store.Remaining(p.CredentialID)
 			if err != nil {
-				s.store.Release(u.tokenID, "")
+				u.release()
 				return nil, fmt.Errorf("reserve upload: %w", err)
+			}
+			if left >= 0 && tus != nil && tus.Open() {
+				left += tus.Length
 			}
 			if left >= 0 && left < u.limit {
 				u.limit = left
@@ -258,7 +287,13 @@ func (u *Upload) Abort() {
 	}
 	u.ended = true
 	u.imp.Abort()
-	if u.tokenID != "" {
+	u.release()
+}
+
+// release gives back the use BeginUpload reserved. A resumable upload's
+// use stays with its record: the upload may be finished again.
+func (u *Upload) release() {
+	if u.tokenID != "" && u.tusID == "" {
 		u.s.store.Release(u.tokenID, "")
 	}
 }
@@ -428,7 +463,13 @@ func (u *Upload) commit(ctx context.Context, pins []store.Pin) ([]store.Pin, err
 			}
 		}
 	}
-	out, err := u.s.store.AddPins(pins, use)
+	var out []store.Pin
+	var err error
+	if u.tusID != "" {
+		out, err = u.s.store.CompleteTusUpload(u.tusID, pins, use)
+	} else {
+		out, err = u.s.store.AddPins(pins, use)
+	}
 	if err != nil {
 		return nil, limitErr(fmt.Errorf("record pins: %w", err))
 	}

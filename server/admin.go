@@ -128,7 +128,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st.Storage = api.Storage{Pins: u.Pinned, Bytes: u.StoredBytes, Records: u.Pins, Queued: u.Queued}
+	st.Storage = api.Storage{Pins: u.Pinned, Bytes: u.StoredBytes, Records: u.Pins, Queued: u.Queued, PartialBytes: u.PartialBytes}
 	st.Queue.Queued, st.Queue.Running = s.svc.QueueStats()
 	writeJSON(w, http.StatusOK, st)
 	return nil

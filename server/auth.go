@@ -26,9 +26,13 @@ type reqState struct {
 	socket    bool              // came through the admin socket
 	account   string            // the account the request acts on (see bindAccount)
 	reason    string            // the error reason sent, if any
-	bytes     int64
-	mimeType  string
-	cid       string
+	// partial marks a request that moved a resumable upload along without
+	// ending it (tus.go): analytics record it under a "(partial)" endpoint,
+	// as a request, not as an upload or a failed one.
+	partial  bool
+	bytes    int64
+	mimeType string
+	cid      string
 }
 
 type ctxKey struct{}
@@ -139,9 +143,13 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.writeError(rec, r, err)
 		}
 		if !rt.public {
+			endpoint, upload := rt.pattern, rt.upload
+			if st.partial {
+				endpoint, upload = partialEndpoint(rt.pattern), false
+			}
 			s.svc.RecordRequest(pinning.RequestRecord{
-				Principal: st.principal, Endpoint: rt.pattern, Status: rec.status,
-				Upload: rt.upload, Refused: st.refused, Reason: st.reason,
+				Principal: st.principal, Endpoint: endpoint, Status: rec.status,
+				Upload: upload, Refused: st.refused, Reason: st.reason,
 				Bytes: st.bytes, MimeType: st.mimeType, CID: st.cid,
 			})
 		}
@@ -232,18 +240,22 @@ func (s *Server) unrouted(mux *http.ServeMux) http.Handler {
 // domain (headers first, then bodyToken, a multipart `token` field) and
 // keeps the principal in the request state.
 func (s *Server) authenticate(r *http.Request, scopes []token.Scope, bodyToken string) error {
+	return s.authenticateAs(r, pinning.AuthRequest{Scopes: scopes, BodyToken: bodyToken})
+}
+
+// authenticateAs is authenticate of req (scopes, a body token, the
+// resumable upload continued), with the credential, client address and
+// origin taken from r.
+func (s *Server) authenticateAs(r *http.Request, req pinning.AuthRequest) error {
 	st := state(r)
-	p, err := s.svc.Authenticate(r.Context(), pinning.AuthRequest{
-		APIKeyHeader:  r.Header.Get("X-Api-Key"),
-		Authorization: r.Header.Get("Authorization"),
-		BodyToken:     bodyToken,
-		Scopes:        scopes,
-		ClientIP:      s.clientIP(r),
-		Origin:        r.Header.Get("Origin"),
-		// Pinata's legacy pair (pinata_legacy.go); Go keeps the underscores.
-		PinataAPIKey:       r.Header.Get(pinataKeyHeader),
-		PinataSecretAPIKey: r.Header.Get(pinataSecretHeader),
-	})
+	req.APIKeyHeader = r.Header.Get("X-Api-Key")
+	req.Authorization = r.Header.Get("Authorization")
+	req.ClientIP = s.clientIP(r)
+	req.Origin = r.Header.Get("Origin")
+	// Pinata's legacy pair (pinata_legacy.go); Go keeps the underscores.
+	req.PinataAPIKey = r.Header.Get(pinataKeyHeader)
+	req.PinataSecretAPIKey = r.Header.Get(pinataSecretHeader)
+	p, err := s.svc.Authenticate(r.Context(), req)
 	st.principal = p
 	if err != nil {
 		st.refused = p.AccountID != ""

@@ -15,7 +15,7 @@ func corsPath(p string) bool {
 	case "/upload", "/upload/new", "/upload-tokens/info", "/v3/files", "/files":
 		return true
 	}
-	return strings.HasPrefix(p, "/pins/") || strings.HasPrefix(p, "/pin/") || strings.HasPrefix(p, "/ipfs/")
+	return strings.HasPrefix(p, "/pins/") || strings.HasPrefix(p, "/pin/") || strings.HasPrefix(p, "/ipfs/") || tusPath(p)
 }
 
 // cors answers preflights and adds CORS headers on the browser-facing
@@ -31,11 +31,15 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Add("Vary", "Origin")
 		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, Retry-After, X-Ipfs-Path, X-Ipfs-Roots")
+		methods, allow, expose := "GET, HEAD, POST, OPTIONS", "Authorization, Content-Type, X-Api-Key, Range, Source", // Source: a header the Pinata SDK adds to its uploads
+			"Content-Length, Content-Range, ETag, Retry-After, X-Ipfs-Path, X-Ipfs-Roots"
+		if tusPath(r.URL.Path) { // tus clients send and read the protocol's headers (tus.go)
+			methods, allow, expose = tusCORSMethods, tusCORSAllow, tusCORSExpose
+		}
+		h.Set("Access-Control-Expose-Headers", expose)
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")
-			// Source is a header the Pinata SDK adds to its uploads.
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, Range, Source")
+			h.Set("Access-Control-Allow-Methods", methods)
+			h.Set("Access-Control-Allow-Headers", allow)
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return

@@ -56,6 +56,10 @@ var errorTable = []struct {
 	{token.ErrMimeNotAllowed, http.StatusUnsupportedMediaType, "MIME_NOT_ALLOWED", "this file type is not allowed"},
 	{token.ErrParamMismatch, http.StatusUnprocessableEntity, "PARAM_MISMATCH", "a parameter differs from what the credential binds"},
 	{errBodyTooSlow, http.StatusRequestTimeout, "REQUEST_TIMEOUT", "the request body arrived too slowly"},
+	{errChecksumMismatch, 460, "CHECKSUM_MISMATCH", "the chunk does not match its Upload-Checksum"}, // tus checksum extension's status
+	{errTusVersion, http.StatusPreconditionFailed, "UNSUPPORTED_VERSION", "this server speaks tus 1.0.0"},
+	{errOffsetMismatch, http.StatusConflict, "OFFSET_MISMATCH", "Upload-Offset is not the upload's offset"},
+	{errUploadLocked, http.StatusLocked, "LOCKED", "another request is writing this upload"},
 	{pinning.ErrInvalidCID, http.StatusBadRequest, "INVALID_CID", "invalid CID"},
 	{pinning.ErrInvalidContent, http.StatusBadRequest, "INVALID_CONTENT", "invalid content"},
 	{node.ErrInvalidCAR, http.StatusBadRequest, "INVALID_CONTENT", "invalid CAR"},

@@ -292,10 +292,14 @@ func TestEveryRouteRefusesACredentialWithoutItsScope(t *testing.T) {
 		method, path, _ := strings.Cut(rt.Pattern, " ")
 		path = strings.NewReplacer("{cid}", aCID, "{id}", "x", "{tokenId}", "tok_x", "{kid}", "usk_x", "{jti}", "x",
 			"{requestid}", "x", "{$}", "", "{path...}", "x").Replace(path)
-		if strings.HasSuffix(path, "/") {
+		if strings.HasSuffix(path, "/") && !strings.HasSuffix(rt.Pattern, "{$}") {
 			path += "x"
 		}
 		r := e.do(method, path, map[string]string{"X-Api-Key": key, "Content-Type": "application/json"}, strings.NewReader("{}"))
+		if method == "HEAD" && r.status == 403 {
+			n++
+			continue // a HEAD answer has no body to give the reason in
+		}
 		if r.status != 403 || r.reason(t) != "FORBIDDEN" {
 			t.Errorf("%s with scopes %v: %d %s, want 403 FORBIDDEN", rt.Pattern, scopes, r.status, r.body)
 		}

@@ -187,11 +187,10 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request, opts *uplo
 }
 
 // errNotAnUploadBody says what a streaming upload takes; a tus request
-// (the Pinata SDK's, for files over 90 MiB) is told that tus is not
-// supported yet.
+// sent here is told where tus uploads go.
 func errNotAnUploadBody(r *http.Request) error {
 	if r.Header.Get("Upload-Length") != "" || r.Header.Get("Tus-Resumable") != "" {
-		return fmt.Errorf("%w: resumable (tus) uploads, which the Pinata SDK uses for files over 90 MiB, are not supported yet; send the file as multipart/form-data (POST /upload streams any size)", pinning.ErrInvalid)
+		return fmt.Errorf("%w: resumable (tus) uploads are created with POST /tus/; %s %s takes multipart/form-data or application/vnd.ipld.car", pinning.ErrInvalid, r.Method, r.URL.Path)
 	}
 	return fmt.Errorf("%w: %s %s takes multipart/form-data or application/vnd.ipld.car", pinning.ErrInvalid, r.Method, r.URL.Path)
 }

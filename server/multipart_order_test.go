@@ -3,6 +3,8 @@ package server_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/ninja-ipfs/ninja/store"
 )
 
 // Every multipart dialect is one streaming upload (multipart.go): the same
@@ -46,12 +48,22 @@ func TestEveryMultipartDialectTakesDescribingFieldsAfterTheFiles(t *testing.T) {
 	}
 }
 
-func TestTheV3UploadSaysTusIsNotSupportedYet(t *testing.T) {
+// A tus creation sent to POST /upload is told where tus uploads go, and
+// one on a Pinata signed URL (whose PATCHes would carry no credential) is
+// refused; neither records anything.
+func TestATusCreationElsewhereSaysWhereTusGoes(t *testing.T) {
 	e := newEnv(t)
 	h := bearer(e.key)
 	h["Upload-Length"], h["Upload-Metadata"] = "100000000", "filename Zg=="
-	r := e.do("POST", "/v3/files", h, nil)
-	if r.status != 400 || !strings.Contains(r.details(t), "tus") {
-		t.Fatalf("a tus creation request: %d %s", r.status, r.body)
+	r := e.do("POST", "/upload", h, nil)
+	if r.status != 400 || !strings.Contains(r.details(t), "POST /tus/") {
+		t.Fatalf("a tus creation on POST /upload: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/v3/files?token=sup_whatever", h, nil)
+	if r.status != 400 || !strings.Contains(r.details(t), "signed upload URL") {
+		t.Fatalf("a tus creation on a signed URL: %d %s", r.status, r.body)
+	}
+	if _, n, _ := e.store.ListPins(e.acct.ID, store.PinFilter{}); n != 0 {
+		t.Fatalf("%d pins recorded", n)
 	}
 }

@@ -131,6 +131,21 @@ func (s *Server) handlePinataUpload(w http.ResponseWriter, r *http.Request) erro
 			r.Header.Del(h)
 		}
 	}
+	if isTusCreation(r) {
+		// The SDK's resumable path (files over 90 MiB): a tus creation,
+		// answered with a Location under /tus/ (tus.go). Its PATCHes carry
+		// only the headers' credential, so a signed URL cannot continue one.
+		if signed {
+			return errInvalid("a signed upload URL takes the file in one multipart request; a resumable (tus) upload needs a credential in the Authorization header")
+		}
+		if err := s.authenticate(r, []token.Scope{token.ScopeUpload}, ""); err != nil {
+			return err
+		}
+		if err := s.bindAccount(r); err != nil {
+			return err
+		}
+		return s.handleTus(w, r)
+	}
 	pins, err := s.streamUpload(w, r, &uploadOptions{dialect: pinataV3Fields(signed)})
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ func (s *Server) accountQuota(r *http.Request, name string) (api.AccountQuota, e
 		return api.AccountQuota{}, err
 	}
 	return api.AccountQuota{Account: viewAccount(a), Effective: viewQuota(eff), Override: viewQuota(over),
-		Usage: api.Storage{Pins: u.Pinned, Bytes: u.StoredBytes, Records: u.Pins, Queued: u.Queued}}, nil
+		Usage: api.Storage{Pins: u.Pinned, Bytes: u.StoredBytes, Records: u.Pins, Queued: u.Queued, PartialBytes: u.PartialBytes}}, nil
 }
 
 func (s *Server) handleQuotaGet(w http.ResponseWriter, r *http.Request) error {

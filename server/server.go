@@ -94,7 +94,8 @@ type Server struct {
 
 	jsonSlots    *fairSlots // see jsonUploadSlots
 	spoolBudget  *spoolBudget
-	gatewaySlots *addrSlots // see gatewayPerAddress
+	gatewaySlots *addrSlots   // see gatewayPerAddress
+	tus          http.Handler // tusd's handler (tus.go); nil if it failed to build
 
 	mux      *http.ServeMux
 	adminMux *http.ServeMux
@@ -139,6 +140,12 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if s.obs == nil {
 		s.obs = noObserver{}
+	}
+	if s.svc != nil {
+		var err error
+		if s.tus, err = s.newTus(); err != nil {
+			s.log.Error("resumable uploads disabled", "err", err)
+		}
 	}
 	s.routes = s.routeTable()
 	s.mux = http.NewServeMux()
@@ -240,6 +247,19 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /pin/{cid}", scope: token.ScopePinsRead, orScope: token.ScopeUpload, h: s.handlePinStatus},
 		{pattern: "DELETE /pins/{cid}", scope: token.ScopePinsWrite, h: s.handleUnpin},
 		{pattern: "POST /pin", scope: token.ScopePinsWrite, h: s.handlePinByCID},
+
+		// Resumable uploads, tus 1.0 (tus.go). OPTIONS is the protocol's
+		// discovery; the others need upload, and past the creation only the
+		// credential that created the upload may touch it. The request that
+		// pins the upload (a PATCH, or a POST with the whole body) is the
+		// upload in analytics; the rest are "(partial)".
+		{pattern: "OPTIONS /tus", public: true, h: s.handleTus},
+		{pattern: "OPTIONS /tus/", public: true, h: s.handleTus},
+		{pattern: "POST /tus", scope: token.ScopeUpload, upload: true, h: s.handleTus},
+		{pattern: "POST /tus/{$}", scope: token.ScopeUpload, upload: true, h: s.handleTus},
+		{pattern: "HEAD /tus/{id}", scope: token.ScopeUpload, selfAuth: true, h: s.handleTus},
+		{pattern: "PATCH /tus/{id}", scope: token.ScopeUpload, selfAuth: true, upload: true, h: s.handleTus},
+		{pattern: "DELETE /tus/{id}", scope: token.ScopeUpload, selfAuth: true, h: s.handleTus},
 
 		// Credentials (tokens.go).
 		{pattern: "POST /upload/signed-url", scope: token.ScopeTokensWrite, admin: true, h: s.handleTokenCreate},

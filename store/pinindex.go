@@ -250,8 +250,10 @@ func (s *Store) checkPinQuota(tx *wtx, pins []Pin) error {
 		if q.MaxQueued >= 0 && a.queued > 0 && u.Queued+a.queued > q.MaxQueued {
 			return &LimitError{Limit: LimitQueued, Max: q.MaxQueued, Used: u.Queued}
 		}
-		if q.MaxStoredBytes >= 0 && a.bytes > 0 && u.StoredBytes+a.bytes > q.MaxStoredBytes {
-			return &LimitError{Limit: LimitStorage, Max: q.MaxStoredBytes, Used: u.StoredBytes}
+		// Open resumable uploads' lengths count as stored (tus.go).
+		stored := u.StoredBytes + partialOf(tx, acct)
+		if q.MaxStoredBytes >= 0 && a.bytes > 0 && stored+a.bytes > q.MaxStoredBytes {
+			return &LimitError{Limit: LimitStorage, Max: q.MaxStoredBytes, Used: stored}
 		}
 	}
 	return nil

@@ -87,6 +87,20 @@ type TokenUse struct {
 // LimitStorage) and writes nothing. Concurrent callers share fsyncs through
 // bbolt's Batch.
 func (s *Store) AddPins(pins []Pin, use *TokenUse) ([]Pin, error) {
+	out, err := s.addPins(pins, use, nil)
+	if err != nil {
+		return nil, err
+	}
+	if use != nil {
+		s.res.finish(use.TokenID, true, use.Bytes)
+	}
+	return out, nil
+}
+
+// addPins is AddPins without ending the reservation in memory; also, when
+// set, in the same transaction, once the pins have their ids (a resumable
+// upload's completion).
+func (s *Store) addPins(pins []Pin, use *TokenUse, also func(w *wtx, out []Pin) error) ([]Pin, error) {
 	out := make([]Pin, len(pins))
 	err := s.batchWrite(func(tx *wtx) error {
 		// Batch may run fn again after a sibling failed; start from the input.
@@ -99,6 +113,11 @@ func (s *Store) AddPins(pins []Pin, use *TokenUse) ([]Pin, error) {
 				p.Status = StatusPinned
 			}
 			if _, err := statusCode(p.Status); err != nil {
+				return err
+			}
+		}
+		if also != nil {
+			if err := also(tx, out); err != nil {
 				return err
 			}
 		}
@@ -119,9 +138,6 @@ func (s *Store) AddPins(pins []Pin, use *TokenUse) ([]Pin, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add pins: %w", err)
-	}
-	if use != nil {
-		s.res.finish(use.TokenID, true, use.Bytes)
 	}
 	return out, nil
 }

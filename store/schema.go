@@ -139,6 +139,8 @@ var migrations = []migration{
 	{apply: func(tx *bolt.Tx) error { // 4 -> 5: groups of pins (groups.go)
 		return createBuckets(tx, bucketGroups, bucketGroupsByAcct, bucketPinsByGroup, bucketPinGroups)
 	}},
+	// 5 -> 6: resumable (tus) uploads' records and reservations (tus.go).
+	{apply: createTusBuckets},
 }
 
 func createBuckets(tx *bolt.Tx, names ...[]byte) error {

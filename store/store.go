@@ -7,7 +7,7 @@
 // decodes more records than it returns. Keys are built from length-prefixed
 // fields (lp) and 8-byte big-endian times (t), so they sort by time within
 // a group and no user-chosen string can forge another key. The bucket tree
-// (schema 5):
+// (schema 6):
 //
 //	meta/         schema -> uint64; lastCreated -> int64 (keeps pin `created` unique)
 //	accounts/     id -> Account (JSON)
@@ -48,6 +48,10 @@
 //	groupsbyacct/ lp(account) t(created) id -> nil
 //	pinsbygroup/  lp(account) lp(group) status(1) t(created) pin-id -> nil
 //	pingroups/    lp(pin-id) group-id -> seq(8): the order the pin joined its groups
+//	tusuploads/   id -> TusUpload (JSON): resumable (tus) uploads, open or completed (schema 6: tus.go)
+//	tusexpiry/    t(expiresAt) id -> nil                  (the domain's sweeper)
+//	tusbytoken/   lp(tokenID) id -> int64 length           (open uploads holding a use of the token: durable reservations)
+//	tususage/     lp(account) -> int64 Upload-Length of the open uploads (counted as stored); lp("") the server's
 //
 // A group's group-and-time index (the pin indexes) has a count tree in
 // pincounts/, so a count under any time bound is O(log n) (timeindex.go);
@@ -57,7 +61,8 @@
 // layout before the indexes: records plus pinsbyacct/ and pinsbycid/ with
 // 0x00 separators) migrates in place on the first open (migrate4.go), and
 // the schema-version key with the append-only migrations list is in
-// schema.go; schema 5 only adds the group buckets.
+// schema.go; schema 5 only adds the group buckets, schema 6 the resumable
+// uploads' buckets.
 //
 // Background work, started by Open and stopped by Close: the analytics
 // batch writer (events.go) and the pruner (prune.go), which deletes expired
@@ -173,11 +178,12 @@ type Options struct {
 
 // DefaultUploadEndpoints returns the upload routes of every API dialect:
 // the IPFS.NINJA ones that /analytics always counted, Pinata's v3 and
-// legacy ones, and every tus PATCH.
+// legacy ones, and every tus PATCH (and creation carrying the whole file).
 func DefaultUploadEndpoints() []string {
 	return []string{
 		"POST /upload", "POST /upload/new", "POST /v3/files", "POST /files",
 		"POST /pinning/pinFileToIPFS", "POST /pinning/pinJSONToIPFS", "PATCH /tus/",
+		"POST /tus", "POST /tus/", // a tus creation that carries the whole file
 	}
 }
 

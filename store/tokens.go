@@ -172,6 +172,9 @@ func (s *Store) RevokeToken(accountID, id string) (Token, error) {
 // must vanish with it, and taking one costs no fsync. The committed counts
 // are loaded from the database once per token and then move together with
 // the in-flight count under one lock, so a check never sees a use twice.
+// Resumable uploads are the exception (tus.go): each holds its use in a
+// record, for as long as it lasts; durable counts those, loaded with the
+// committed counts.
 type reservations struct {
 	mu     sync.Mutex
 	now    func() time.Time
@@ -180,6 +183,7 @@ type reservations struct {
 
 type usage struct {
 	used, bytes, inflight int64
+	durable               int64     // open resumable uploads holding a use
 	touched               time.Time // last Reserve or finish, for pruning
 }
 
@@ -196,7 +200,7 @@ func (r *reservations) pruneIdle(cutoff time.Time) int {
 	defer r.mu.Unlock()
 	n := 0
 	for id, u := range r.tokens {
-		if u.inflight == 0 && u.touched.Before(cutoff) {
+		if u.inflight == 0 && u.durable == 0 && u.touched.Before(cutoff) {
 			delete(r.tokens, id)
 			n++
 		}
@@ -233,22 +237,16 @@ func (r *reservations) finish(tokenID string, committed bool, n int64) {
 // Reserve takes one use of a token for an upload about to start and
 // reports whether there was one: with k uses left, k parallel callers get
 // true and the rest false. A reservation ends with AddPins (the use is
-// counted) or Release (it is not).
+// counted) or Release (it is not), or becomes a resumable upload's with
+// CreateTusUpload.
 func (s *Store) Reserve(tokenID string) (bool, error) {
 	s.res.mu.Lock()
 	defer s.res.mu.Unlock()
-	var t Token
-	if err := s.view(func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketTokens), []byte(tokenID), &t)
-	}); err != nil {
+	u, t, err := s.res.loadLocked(s, tokenID)
+	if err != nil {
 		return false, fmt.Errorf("reserve %s: %w", tokenID, err)
 	}
-	u := s.res.tokens[tokenID]
-	if u == nil {
-		u = &usage{used: t.UseCount, bytes: t.BytesUploaded}
-		s.res.tokens[tokenID] = u
-	}
-	if t.MaxUploads > 0 && u.used+u.inflight >= t.MaxUploads {
+	if t.MaxUploads > 0 && u.used+u.inflight+u.durable >= t.MaxUploads {
 		return false, nil
 	}
 	if t.MaxTotalBytes > 0 && u.bytes >= t.MaxTotalBytes {
@@ -257,6 +255,68 @@ func (s *Store) Reserve(tokenID string) (bool, error) {
 	u.inflight++
 	u.touched = s.res.now()
 	return true, nil
+}
+
+// loadLocked returns a token's counts, loading them from the database
+// (the token record and its open resumable uploads, in one read) when they
+// are not in memory. r.mu must be held.
+func (r *reservations) loadLocked(s *Store, tokenID string) (*usage, Token, error) {
+	var t Token
+	var durable int64
+	if err := s.view(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bucketTokens), []byte(tokenID), &t); err != nil {
+			return err
+		}
+		durable, _ = tokenTusUploads(tx, tokenID)
+		return nil
+	}); err != nil {
+		return nil, Token{}, err
+	}
+	u := r.tokens[tokenID]
+	if u == nil {
+		u = &usage{used: t.UseCount, bytes: t.BytesUploaded, durable: durable, touched: r.now()}
+		r.tokens[tokenID] = u
+	}
+	return u, t, nil
+}
+
+// load makes sure a token's counts are in memory. Called before a write
+// that ends a resumable upload's reservation: the counts then include it
+// and stay loaded (pruneIdle keeps tokens with durable reservations) until
+// the write is reflected by unpersist.
+func (r *reservations) load(s *Store, tokenID string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, _, err := r.loadLocked(s, tokenID)
+	return err
+}
+
+// persist turns an in-flight reservation into a resumable upload's.
+func (r *reservations) persist(tokenID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if u := r.tokens[tokenID]; u != nil {
+		u.inflight = max(u.inflight-1, 0)
+		u.durable++
+		u.touched = r.now()
+	}
+}
+
+// unpersist ends a resumable upload's reservation; committed says whether
+// its use (of n bytes) was counted.
+func (r *reservations) unpersist(tokenID string, committed bool, n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	u := r.tokens[tokenID]
+	if u == nil {
+		return
+	}
+	u.durable = max(u.durable-1, 0)
+	u.touched = r.now()
+	if committed {
+		u.used++
+		u.bytes += n
+	}
 }
 
 // Release ends a reservation whose upload failed and counts the failure
@@ -275,16 +335,25 @@ func (s *Store) RecordFailure(tokenID, reason string) {
 }
 
 // Remaining returns the bytes a token may still upload in total (-1: no
-// limit), counting completed uses only.
+// limit): its completed uses' bytes and its open resumable uploads'
+// lengths (tus.go) are taken.
 func (s *Store) Remaining(tokenID string) (int64, error) {
-	t, err := s.Token("", tokenID)
+	var t Token
+	var open int64
+	err := s.view(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bucketTokens), []byte(tokenID), &t); err != nil {
+			return err
+		}
+		_, open = tokenTusUploads(tx, tokenID)
+		return nil
+	})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("token %s: %w", tokenID, err)
 	}
 	if t.MaxTotalBytes == 0 {
 		return -1, nil
 	}
-	return max(t.MaxTotalBytes-t.BytesUploaded, 0), nil
+	return max(t.MaxTotalBytes-t.BytesUploaded-open, 0), nil
 }
 
 func (s *Store) completeUse(tx *bolt.Tx, use TokenUse) error {

@@ -15,6 +15,9 @@ type Usage struct {
 	Pinned      int64 `json:"pinned"`      // pins whose status is pinned
 	Queued      int64 `json:"queued"`      // pin-by-CID requests queued or pinning
 	StoredBytes int64 `json:"storedBytes"` // each pinned CID's size, once per account
+	// PartialBytes is what the open resumable uploads will take (their
+	// Upload-Length); quotas count it as stored (tus.go).
+	PartialBytes int64 `json:"partialBytes"`
 }
 
 // AccountUsage returns an account's usage; accountID "" is the whole
@@ -28,6 +31,7 @@ func (s *Store) AccountUsage(accountID string) (Usage, error) {
 			return fmt.Errorf("account %q: %w", accountID, ErrNotFound)
 		}
 		u = readUsage(tx, accountID)
+		u.PartialBytes = readPartial(tx, accountID)
 		return nil
 	})
 	if err != nil {

@@ -166,4 +166,16 @@ assert.deepEqual(deleted, [{ id: doc.id, status: "OK" }]);
 await assert.rejects(pinata.files.public.get(doc.id), status(404));
 out.deletedCID = doc.cid;
 
+// A file over 90 MiB: the SDK switches to tus (POST {uploadUrl}/files with
+// Upload-Length, PATCHes of 50 MiB + 1 to the Location, "upload-cid" read
+// from the last 204), then reads the file's record by CID.
+const hugeBin = await read("huge.bin");
+const huge = await pinata.upload.public
+  .file(new File([hugeBin], "huge.bin", { type: "application/octet-stream" }))
+  .keyvalues({ via: "tus" });
+assert.equal(huge.size, hugeBin.length);
+assert.equal(huge.name, "huge.bin");
+assert.deepEqual(huge.keyvalues, { via: "tus" });
+out.cids["huge.bin"] = huge.cid;
+
 console.log(JSON.stringify(out));
