@@ -174,6 +174,49 @@ func (p *proc) peakRSS(b *testing.B) uint64 {
 	return 0
 }
 
+// statusKB is one "Name: N kB" field of the process's /proc status, in
+// bytes (0 when it cannot be read).
+func (p *proc) statusKB(field string) uint64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// sampleAnon samples the process's anonymous resident memory (RssAnon:
+// the heap and stacks, not the database's file-backed mmap pages, which
+// the kernel can drop at will) every 10 ms until stop is called, which
+// returns the peak.
+func (p *proc) sampleAnon() (stop func() uint64) {
+	var peak uint64
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, p.statusKB("RssAnon"))
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(quit)
+		<-done
+		return max(peak, p.statusKB("RssAnon"))
+	}
+}
+
 // tail is the end of the process's log, for failure messages.
 func (p *proc) tail() string {
 	data, _ := os.ReadFile(p.log)
