@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/ipfs/go-cid"
 )
 
 // Store choice (see defaultStoreKind). Measured on the 2-core dev VM with
@@ -335,7 +333,7 @@ func BenchmarkUploadDuringGC(b *testing.B) {
 					sweepStart.Store(int64(time.Since(start)))
 				}
 			}
-			stats, err := n.GCFunc(ctx, func(context.Context) ([]cid.Cid, error) { return nil, nil })
+			stats, err := n.GCFunc(ctx, RootList())
 			gcTime = time.Since(start)
 			if err != nil || stats.Blocks < deadBlocks {
 				b.Errorf("gc: %d blocks, %v", stats.Blocks, err)

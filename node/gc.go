@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -19,7 +20,26 @@ type GCStats struct {
 // locking protocol, and prefer GCFunc when the root set comes from a
 // database that imports write to concurrently.
 func (n *Node) GC(ctx context.Context, live []cid.Cid) (GCStats, error) {
-	return n.GCFunc(ctx, func(context.Context) ([]cid.Cid, error) { return live, nil })
+	return n.GCFunc(ctx, RootList(live...))
+}
+
+// Roots calls root once for every live root, in any order, and returns
+// the first error root returns or its own. A root set streams rather than
+// returning a slice: at a million pins a []cid.Cid alone is ~64 MB, the
+// largest part of a GC's memory, and marking as the roots arrive holds
+// none of them.
+type Roots func(ctx context.Context, root func(cid.Cid) error) error
+
+// RootList is the root set of exactly roots.
+func RootList(roots ...cid.Cid) Roots {
+	return func(_ context.Context, root func(cid.Cid) error) error {
+		for _, c := range roots {
+			if err := root(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // GCFunc marks every block reachable from the roots that live returns and
@@ -46,7 +66,7 @@ func (n *Node) GC(ctx context.Context, live []cid.Cid) (GCStats, error) {
 // recorded is a write or read that had not happened, so anything that
 // becomes live after the mark either touches its blocks first or finds
 // them gone and writes them again. An upload waits at most one batch.
-func (n *Node) GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (GCStats, error) {
+func (n *Node) GCFunc(ctx context.Context, live Roots) (GCStats, error) {
 	n.gcRun.Lock()
 	defer n.gcRun.Unlock()
 	marked, roots, err := n.markLocked(ctx, live)
@@ -61,53 +81,73 @@ func (n *Node) GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid
 	if err := syncDatastore(ctx, n.ds); err != nil {
 		return stats, fmt.Errorf("gc: %w", err)
 	}
-	n.log.Info("gc done", "roots", roots, "kept", len(marked), "deleted", stats.Blocks, "bytes", stats.Bytes)
+	n.log.Info("gc done", "roots", roots, "kept", marked.len(), "deleted", stats.Blocks, "bytes", stats.Bytes)
 	return stats, nil
 }
 
 // markLocked takes the GC lock exclusively, marks, starts recording block
 // uses and lets go of the lock. It returns the marked set and how many
 // roots it had.
-func (n *Node) markLocked(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (map[string]struct{}, int, error) {
+func (n *Node) markLocked(ctx context.Context, live Roots) (*markSet, int, error) {
 	if err := n.lockForGC(ctx); err != nil { // waits for a backup's snapshot; see HoldRoots
 		return nil, 0, err
 	}
 	defer n.gcMu.Unlock()
-	open := n.openSessionBlocks()
+	marked := newMarkSet()
+	for h := range n.openSessionBlocks() {
+		marked.add([]byte(h))
+	}
 	recent := append(n.recentRoots(), n.heldRoots()...)
-	roots, err := live(ctx)
+	roots := len(recent)
+	// Each root is walked separately, so one root with missing blocks does
+	// not stop the others from being marked.
+	err := live(ctx, func(c cid.Cid) error {
+		roots++
+		if err := n.walkLocalPartial(ctx, c, marked); err != nil {
+			return fmt.Errorf("mark %s: %w", c, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("live roots: %w", err)
 	}
-	roots = append(roots, recent...)
-	marked, err := n.mark(ctx, roots)
-	if err != nil {
-		return nil, 0, fmt.Errorf("mark: %w", err)
-	}
-	for h := range open {
-		marked[h] = struct{}{}
-	}
-	n.touched.start()
-	return marked, len(roots), nil
-}
-
-// mark returns the multihashes of every local block reachable from roots.
-// It walks each root separately so one root with missing blocks does not
-// stop the others from being marked.
-func (n *Node) mark(ctx context.Context, roots []cid.Cid) (map[string]struct{}, error) {
-	marked := make(map[string]struct{})
-	for _, r := range roots {
-		err := n.walkLocalPartial(ctx, r, marked)
-		if err != nil {
-			return nil, err
+	for _, c := range recent {
+		if err := n.walkLocalPartial(ctx, c, marked); err != nil {
+			return nil, 0, fmt.Errorf("mark: %w", err)
 		}
 	}
-	return marked, nil
+	n.touched.start()
+	return marked, roots, nil
 }
+
+// markSet is the set of marked blocks, kept as 64-bit hashes of their
+// multihashes under a seed of its own rather than as the multihashes: 8
+// bytes a block instead of ~50 plus a string header, so marking a million
+// blocks holds ~16 MB, not ~100. Two multihashes may share a hash; the
+// only effect is that an unmarked block whose hash equals a marked one's
+// is kept, never that a marked block is deleted (a chance of about
+// n/2^64 per unmarked block, once per GC, with a fresh seed each time).
+type markSet struct {
+	seed maphash.Seed
+	set  map[uint64]struct{}
+}
+
+func newMarkSet() *markSet {
+	return &markSet{seed: maphash.MakeSeed(), set: make(map[uint64]struct{})}
+}
+
+func (m *markSet) add(mh []byte) { m.set[maphash.Bytes(m.seed, mh)] = struct{}{} }
+
+func (m *markSet) has(mh []byte) bool {
+	_, ok := m.set[maphash.Bytes(m.seed, mh)]
+	return ok
+}
+
+func (m *markSet) len() int { return len(m.set) }
 
 // walkLocalPartial adds to marked every local block reachable from root,
 // skipping (and not descending into) blocks that are missing.
-func (n *Node) walkLocalPartial(ctx context.Context, root cid.Cid, marked map[string]struct{}) error {
+func (n *Node) walkLocalPartial(ctx context.Context, root cid.Cid, marked *markSet) error {
 	stack := []cid.Cid{root}
 	for len(stack) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -115,7 +155,7 @@ func (n *Node) walkLocalPartial(ctx context.Context, root cid.Cid, marked map[st
 		}
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if _, ok := marked[string(c.Hash())]; ok {
+		if marked.has(c.Hash()) {
 			continue
 		}
 		links, present, err := n.localLinks(ctx, c)
@@ -125,7 +165,7 @@ func (n *Node) walkLocalPartial(ctx context.Context, root cid.Cid, marked map[st
 		if !present {
 			continue
 		}
-		marked[string(c.Hash())] = struct{}{}
+		marked.add(c.Hash())
 		stack = append(stack, links...)
 	}
 	return nil
@@ -143,7 +183,7 @@ const (
 // sweep deletes every stored block whose multihash is not in marked and
 // that no one has used since the mark. It lists without the GC lock and
 // deletes batch by batch under it. The caller has started n.touched.
-func (n *Node) sweep(ctx context.Context, marked map[string]struct{}) (GCStats, error) {
+func (n *Node) sweep(ctx context.Context, marked *markSet) (GCStats, error) {
 	var stats GCStats
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel() // releases the listing goroutine on early return
@@ -153,7 +193,7 @@ func (n *Node) sweep(ctx context.Context, marked map[string]struct{}) (GCStats, 
 	}
 	var doomed []cid.Cid
 	for c := range keys {
-		if _, ok := marked[string(c.Hash())]; !ok {
+		if !marked.has(c.Hash()) {
 			doomed = append(doomed, c)
 		}
 	}

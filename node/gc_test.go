@@ -56,7 +56,7 @@ func TestGCKeepsAnOpenImportsBlocksWithoutWaitingForIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noPins := func(context.Context) ([]cid.Cid, error) { return nil, nil }
+	noPins := RootList()
 	// A GC while the import is open (a slow upload) finishes at once and
 	// deletes nothing the import wrote.
 	done := make(chan error, 1)
@@ -107,7 +107,7 @@ func TestGCKeepsAnOpenImportsBlocksWithoutWaitingForIt(t *testing.T) {
 func TestReleaseHandsProtectionToThePinAndCountsSessions(t *testing.T) {
 	n := newTestNode(t)
 	ctx := context.Background()
-	noPins := func(context.Context) ([]cid.Cid, error) { return nil, nil }
+	noPins := RootList()
 	commit := func() (*Import, cid.Cid) {
 		im := n.NewImport(ProfileV1)
 		c, _, err := im.AddFile(ctx, chachaReader(77, 2<<20))
@@ -213,7 +213,7 @@ func TestUploadsGoOnWhileGCSweeps(t *testing.T) {
 			<-done
 		}
 	}
-	noPins := func(context.Context) ([]cid.Cid, error) { return nil, nil }
+	noPins := RootList()
 	stats, err := n.GCFunc(ctx, noPins)
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +247,7 @@ func TestUploadsGoOnWhileGCSweeps(t *testing.T) {
 		t.Fatalf("upload DAG size %d < content %d", size, len(content))
 	}
 	// A second GC with the upload pinned keeps it and finds nothing else.
-	pinned := func(context.Context) ([]cid.Cid, error) { return []cid.Cid{root}, nil }
+	pinned := RootList(root)
 	stats, err = n.GCFunc(ctx, pinned)
 	if err != nil {
 		t.Fatal(err)

@@ -26,21 +26,19 @@ type GCResult struct {
 func (s *Service) CollectGarbage(ctx context.Context) (GCResult, error) {
 	start := time.Now()
 	var roots int
-	stats, err := s.node.GCFunc(ctx, func(context.Context) ([]cid.Cid, error) {
-		var live []cid.Cid
+	stats, err := s.node.GCFunc(ctx, func(ctx context.Context, root func(cid.Cid) error) error {
 		// From the pin records themselves, cross-checked with the CID
 		// reference index: a record that does not decode, or any
-		// disagreement, stops GC before it deletes anything.
-		err := s.store.LiveRoots(ctx, func(v string) error {
+		// disagreement, stops GC before it deletes anything (LiveRoots
+		// checks everything before its first call).
+		return s.store.LiveRoots(ctx, func(v string) error {
 			c, err := cid.Decode(v)
 			if err != nil {
 				return fmt.Errorf("pin references %q, which is not a CID: refusing to collect garbage", v)
 			}
-			live = append(live, c)
-			return nil
+			roots++
+			return root(c)
 		})
-		roots = len(live)
-		return live, err
 	})
 	res := GCResult{Blocks: stats.Blocks, Bytes: stats.Bytes, Roots: roots, Duration: time.Since(start)}
 	s.obs.GC(res.Blocks, res.Bytes, res.Duration, err != nil)

@@ -118,7 +118,7 @@ type Node interface {
 	LocalDAG(ctx context.Context, c cid.Cid) (size uint64, complete bool, err error)
 	FetchDAGLimit(ctx context.Context, c cid.Cid, origins []string, maxBytes int64) (uint64, error)
 	ValidateOrigins(origins []string) error
-	GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (node.GCStats, error)
+	GCFunc(ctx context.Context, live node.Roots) (node.GCStats, error)
 	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
 	Announce(c cid.Cid)
 	PeerID() string
