@@ -236,6 +236,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /auth/whoami", scope: token.ScopePinsRead, orScope: token.ScopeUpload, h: s.handleWhoAmI},
 		{pattern: "GET /ipfs/", public: true, h: s.handleGateway},
 		{pattern: "HEAD /ipfs/", public: true, h: s.handleGateway},
+		{pattern: "OPTIONS /ipfs/", public: true, h: s.handleGatewayOptions},
 
 		// IPFS.NINJA's upload API (upload.go, multipart.go, pins.go).
 		{pattern: "POST /upload/new", scope: token.ScopeUpload, upload: true, h: s.handleUploadNew},
