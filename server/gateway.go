@@ -18,7 +18,9 @@ import (
 // every gateway response is sandboxed: pages and SVGs still render and run
 // their scripts, but in an opaque origin that cannot read the dashboard's
 // storage (where its key lives) or call the API as it. Sites that need
-// their own origin belong on a subdomain gateway.
+// their own origin belong on a subdomain gateway (--gateway-domains,
+// subdomain.go), whose content hosts are served without the sandbox; on a
+// gateway domain's own host, this path form redirects there.
 func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) error {
 	setGatewayCORS(w.Header())
 	if s.gateway == nil {
@@ -33,7 +35,7 @@ func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Security-Policy", gatewayCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	cw := &countingWriter{ResponseWriter: w}
-	s.gateway.ServeHTTP(cw, r)
+	s.gateway.ServeHTTP(cw, s.gatewayRequest(r))
 	if cw.n > 0 {
 		s.svc.RecordGatewayRead(firstSegment(r.URL.Path), cw.status, cw.n)
 	}
