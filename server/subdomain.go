@@ -77,20 +77,21 @@ func (s *Server) gatewayHost(r *http.Request) string {
 // believes X-Forwarded-Host (the host it maps to a CID) and
 // X-Forwarded-Proto (the scheme of its redirects): from anyone but a
 // trusted proxy they are dropped, so that the host the server isolated is
-// the host boxo serves. A request that came over TLS gets the https
-// scheme boxo looks for in its URL, so its redirects stay on HTTPS.
+// the host boxo serves. A request that came over TLS says so in
+// X-Forwarded-Proto, which boxo reads, so its redirects stay on HTTPS.
 func (s *Server) gatewayRequest(r *http.Request) *http.Request {
 	forwarded := r.Header.Get("X-Forwarded-Host") != "" || r.Header.Get("X-Forwarded-Proto") != ""
-	if (!forwarded || s.trustedPeer(r)) && r.TLS == nil {
+	trusted := forwarded && s.trustedPeer(r)
+	if (!forwarded || trusted) && r.TLS == nil {
 		return r
 	}
 	r = r.Clone(r.Context())
-	if !s.trustedPeer(r) {
+	if !trusted {
 		r.Header.Del("X-Forwarded-Host")
 		r.Header.Del("X-Forwarded-Proto")
 	}
 	if r.TLS != nil {
-		r.URL.Scheme = "https"
+		r.Header.Set("X-Forwarded-Proto", "https")
 	}
 	return r
 }

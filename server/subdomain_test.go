@@ -3,6 +3,7 @@ package server_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -177,6 +178,24 @@ func TestThePathFormOnAGatewayDomainRedirectsToTheSubdomain(t *testing.T) {
 	r := p.doHost("GET", "example.com", "/ipfs/"+site, map[string]string{"X-Forwarded-Proto": "https"}, nil)
 	if want := "https://" + site + ".ipfs.example.com/"; r.status != 301 || r.header.Get("Location") != want {
 		t.Fatalf("behind a trusted proxy: %d Location %q, want 301 %s", r.status, r.header.Get("Location"), want)
+	}
+	// Over TLS, the redirect is to https.
+	ts := httptest.NewTLSServer(e.srv.Handler())
+	defer ts.Close()
+	req, err := http.NewRequest("GET", ts.URL+"/ipfs/"+site, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "example.com"
+	c := ts.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := "https://" + site + ".ipfs.example.com/"; resp.StatusCode != 301 || resp.Header.Get("Location") != want {
+		t.Fatalf("over TLS: %d Location %q, want 301 %s", resp.StatusCode, resp.Header.Get("Location"), want)
 	}
 	// The domain's other paths are the dashboard and the API, as before.
 	if r := e.doHost("GET", "example.com", "/healthz", nil, nil); r.status != 200 {
