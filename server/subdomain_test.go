@@ -113,8 +113,9 @@ func TestASubdomainHostServesItsCIDInItsOwnOrigin(t *testing.T) {
 
 // TestASubdomainHostRefusesWhatItCannotServe: an unknown CID is a 404, a
 // label that is no CID a 400, an /ipns/ name a 404 (names are not
-// resolved); a CIDv0, which cannot be a label (browsers lower-case
-// hosts), is redirected from its path form to its CIDv1 base32 label.
+// resolved), a tar a 400 as on the path gateway; a CIDv0, which cannot be
+// a label (browsers lower-case hosts), is redirected from its path form
+// to its CIDv1 base32 label.
 func TestASubdomainHostRefusesWhatItCannotServe(t *testing.T) {
 	e := newEnv(t, withGatewayDomains("example.com"))
 	v0 := e.upload(e.key, "?cidVersion=0", nil, filePart{name: "a.txt", data: []byte("v0 content")}).json(t)["cid"].(string)
@@ -135,6 +136,14 @@ func TestASubdomainHostRefusesWhatItCannotServe(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
 			}
 		})
+	}
+	// The node's restrictions hold on a content host too: no tar, CAR yes.
+	file := v1(t, v0)
+	if r := e.doHost("GET", file+".ipfs.example.com", "/?format=tar", nil, nil); r.status != 400 || r.reason(t) != "BAD_REQUEST" {
+		t.Errorf("?format=tar on a content host: %d %s, want 400", r.status, r.body)
+	}
+	if r := e.doHost("GET", file+".ipfs.example.com", "/?format=car", nil, nil); r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/vnd.ipld.car") {
+		t.Errorf("?format=car on a content host: %d %q", r.status, r.header.Get("Content-Type"))
 	}
 	// A CIDv0 cannot be a label (it is case-sensitive): its path form
 	// redirects to its CIDv1, which serves it.
