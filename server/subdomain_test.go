@@ -316,3 +316,13 @@ func TestTheDashboardMayPreviewFromContentHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestAPinataSignedURLStaysOnTheAPIsHost: only content links take the
+// subdomain form; a signed upload URL is the API's own address.
+func TestAPinataSignedURLStaysOnTheAPIsHost(t *testing.T) {
+	e := newEnv(t, withGatewayDomains("example.com"))
+	u := e.sign("/v3/files/sign", map[string]any{"date": e.now.Unix(), "expires": 60, "network": "public"})
+	if u.Path != "/v3/files" || !strings.HasPrefix(e.http.URL, u.Scheme+"://"+u.Host) {
+		t.Fatalf("signed URL %s with gateway domains: want this server's /v3/files", u)
+	}
+}
