@@ -131,10 +131,11 @@ func subdomainGateways(domains []string) map[string]*gateway.PublicGateway {
 // With Config.GatewayDomains it is also a subdomain gateway, through
 // boxo's hostname handling: {cid}.ipfs.{domain}/path serves /ipfs/{cid}/path
 // with origin isolation (so a directory's _redirects file applies, as
-// boxo implements it), a CID in another form than CIDv1 base32 (base36
-// when that does not fit a DNS label) is redirected to that form, and
-// {domain}/ipfs/{cid}/path is redirected (301) to the subdomain, whose
-// scheme is https only if the request's URL or X-Forwarded-Proto says so.
+// boxo implements it), a CID label too long for DNS (over 63 bytes) is
+// redirected to its base36 form, and {domain}/ipfs/{cid}/path is
+// redirected (301) to the subdomain with the CID as CIDv1 base32 (a
+// CIDv0 converted), whose scheme is https only if the request's URL or
+// X-Forwarded-Proto says so.
 // boxo believes X-Forwarded-Host and X-Forwarded-Proto: whoever mounts the
 // handler must drop them from untrusted clients. Hosts that are neither a
 // domain nor a subdomain of one are served as a path gateway, as without
