@@ -66,6 +66,10 @@ type Options struct {
 	// Resumable configures resumable (tus) uploads, served with Create
 	// only (its Dir is set by Open: the layout's tus/).
 	Resumable pinning.ResumableConfig
+	// GatewayDomains make the gateway a subdomain gateway on these hosts
+	// (lower case, maybe with a port): Open gives them to both the node's
+	// gateway, which serves them, and the server, which isolates them.
+	GatewayDomains []string
 	// Server configures the HTTP server (its Logger is set by Open).
 	Server server.Config
 	// Store configures the database (its Logger is set by Open).
@@ -141,6 +145,7 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	a.registerGauges()
 	sc := opts.Server
 	sc.Logger = opts.Logger
+	sc.GatewayDomains = opts.GatewayDomains
 	if opts.Create {
 		if err := resetDir(a.Layout.Tmp()); err != nil {
 			return nil, err
@@ -240,6 +245,7 @@ func (a *App) openNode(ctx context.Context, opts Options) error {
 	nc.DataDir = opts.DataDir
 	nc.Logger = opts.Logger
 	nc.NoNetwork = !opts.Network
+	nc.GatewayDomains = opts.GatewayDomains
 	if opts.Network {
 		id, err := secretFile(a.Layout.Identity(), true, node.NewIdentity, node.ValidIdentity)
 		if err != nil {

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +44,7 @@ type serveFlags struct {
 	metricsAddr    string
 	p2p            []string
 	publicURL      string
+	gatewayDomains []string
 	offline        bool
 	bootstrap      []string
 	maxUpload      string
@@ -107,6 +111,7 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.metricsAddr, "metrics", "", "serve Prometheus metrics on this address without a credential, e.g. 127.0.0.1:9090 (NINJA_METRICS); default: GET /metrics on --http with scope metrics")
 	fl.StringSliceVar(&f.p2p, "p2p", []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}, "libp2p listen multiaddrs, comma-separated (NINJA_P2P)")
 	fl.StringVar(&f.publicURL, "public-url", "", "public base URL of the gateway, used in uris.url (NINJA_PUBLIC_URL); default: the request's host")
+	fl.StringSliceVar(&f.gatewayDomains, "gateway-domains", nil, "serve a subdomain gateway on these domains, comma-separated: {cid}.ipfs.DOMAIN in its own origin, DOMAIN/ipfs/{cid} redirected there, uris.url in that form; needs a wildcard DNS record *.ipfs.DOMAIN (NINJA_GATEWAY_DOMAINS); default: a path gateway only")
 	fl.BoolVar(&f.offline, "offline", false, "no DHT and no bootstrap (NINJA_OFFLINE)")
 	fl.StringSliceVar(&f.bootstrap, "bootstrap", nil, "bootstrap peer multiaddrs, comma-separated; empty for none (NINJA_BOOTSTRAP); default: the public IPFS bootstrap list")
 	fl.StringVar(&f.maxUpload, "max-upload", "32GiB", "largest accepted upload (NINJA_MAX_UPLOAD)")
@@ -144,7 +149,7 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.tusExpiry, "tus-expiry", 24*time.Hour, "how long an incomplete resumable (tus) upload is kept before it and its bytes are deleted (NINJA_TUS_EXPIRY)")
 	bindEnv(fl, "tus-expiry", "NINJA_TUS_EXPIRY")
 	for flag, env := range map[string]string{
-		"config": "NINJA_CONFIG", "http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
+		"config": "NINJA_CONFIG", "http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "gateway-domains": "NINJA_GATEWAY_DOMAINS", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
 		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "min-free-space": "NINJA_MIN_FREE_SPACE", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "log-format": "NINJA_LOG_FORMAT", "access-log": "NINJA_ACCESS_LOG", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
@@ -186,6 +191,10 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 			return app.Options{}, fmt.Errorf("--min-free-space: %w", err)
 		}
 	}
+	domains, err := parseGatewayDomains(f.gatewayDomains)
+	if err != nil {
+		return app.Options{}, err
+	}
 	var proxies []netip.Prefix
 	if len(f.trustedProxies) > 0 {
 		if proxies, err = token.ParseCIDRs(f.trustedProxies); err != nil {
@@ -211,8 +220,10 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		MaxFilesPerUpload: f.maxFiles,
 		RateLimits:        f.rateLimits(),
 		Resumable:         pinning.ResumableConfig{TTL: f.tusExpiry},
+		GatewayDomains:    domains,
 		Server: server.Config{
 			PublicURL:       f.publicURL,
+			HTTPS:           f.tls.on(),
 			TrustedProxies:  proxies,
 			CORSOrigins:     f.corsOrigins,
 			AccessLog:       f.accessLog,
@@ -222,6 +233,50 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		},
 		Logger: logger,
 	}, nil
+}
+
+// parseGatewayDomains checks --gateway-domains: each a DNS name, maybe
+// with a port (localhost:8080, for a local test), never a URL or an IP
+// address (an IP has no subdomains); returned in lower case.
+func parseGatewayDomains(ds []string) ([]string, error) {
+	var out []string
+	for _, d := range ds {
+		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		if d == "" {
+			continue
+		}
+		host := d
+		if h, port, err := net.SplitHostPort(d); err == nil {
+			if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+				return nil, fmt.Errorf("--gateway-domains: %q: the port is not a number", d)
+			}
+			host = h
+		}
+		if net.ParseIP(host) != nil {
+			return nil, fmt.Errorf("--gateway-domains: %q is an IP address, which has no subdomains: give a domain name", d)
+		}
+		for label := range strings.SplitSeq(host, ".") {
+			if !dnsLabel(label) {
+				return nil, fmt.Errorf("--gateway-domains: %q is not a domain name (give the bare host, e.g. example.com, without a scheme or path)", d)
+			}
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// dnsLabel reports whether l is a DNS label: 1 to 63 letters, digits and
+// hyphens, not starting or ending with a hyphen.
+func dnsLabel(l string) bool {
+	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for _, c := range l {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // defaultQuota is the quota of accounts without an override.

@@ -38,7 +38,7 @@ const defaultGatewayTimeout = 30 * time.Minute
 // the collector already registered), but with the global registry two
 // nodes in one process (tests, an offline command beside a server) would
 // share counters, and the node would depend on package-level state.
-func (n *Node) setupGateway(timeout time.Duration) error {
+func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
 	if timeout <= 0 {
 		timeout = defaultGatewayTimeout
 	}
@@ -56,7 +56,7 @@ func (n *Node) setupGateway(timeout time.Duration) error {
 	}
 	n.gateway = &gatewayBackend{BlocksBackend: blocksBackend, n: n, bs: bs}
 	n.metrics = prometheus.NewRegistry()
-	h := gateway.NewHandler(gateway.Config{
+	c := gateway.Config{
 		DeserializedResponses: true,
 		NoDNSLink:             true,
 		// Only this node's content is served; the "retrieval timed out"
@@ -64,9 +64,38 @@ func (n *Node) setupGateway(timeout time.Duration) error {
 		DiagnosticServiceURL: "",
 		MaxRequestDuration:   timeout,
 		MetricsRegistry:      n.metrics,
-	}, n.gateway)
-	n.gatewayHandler = &gatewayHandler{inner: h}
+		PublicGateways:       subdomainGateways(domains),
+	}
+	checked := &gatewayHandler{inner: gateway.NewHandler(c, n.gateway)}
+	n.gatewayHandler = checked
+	if len(c.PublicGateways) > 0 {
+		// boxo's hostname handler runs before the node's checks, which see
+		// the path it rewrote {cid}.ipfs.{domain}/x to (/ipfs/{cid}/x).
+		n.gatewayHandler = gateway.NewHostnameHandler(c, n.gateway, checked)
+	}
 	return nil
+}
+
+// subdomainGateways are the public gateways of domains: subdomain
+// gateways for /ipfs/ (and /ipns/, which the node's checks then refuse:
+// no names are resolved), with deserialized responses, so that sites
+// render and their _redirects apply, and no DNSLink, which would make
+// anonymous requests look names up in DNS. InlineDNSLink is moot without
+// DNSLink.
+func subdomainGateways(domains []string) map[string]*gateway.PublicGateway {
+	if len(domains) == 0 {
+		return nil
+	}
+	gws := make(map[string]*gateway.PublicGateway, len(domains))
+	for _, d := range domains {
+		gws[d] = &gateway.PublicGateway{
+			Paths:                 []string{"/ipfs", "/ipns"},
+			UseSubdomains:         true,
+			NoDNSLink:             true,
+			DeserializedResponses: true,
+		}
+	}
+	return gws
 }
 
 // Gateway returns an http.Handler serving GET and HEAD /ipfs/{cid}[/path]
@@ -98,6 +127,19 @@ func (n *Node) setupGateway(timeout time.Duration) error {
 //   - a whole-DAG CAR (/ipfs/{cid}?format=car, dag-scope=all) is written
 //     by an iterative walk, complete to Limits.MaxDAGDepth (see
 //     ExportCAR), in the same bytes boxo would write.
+//
+// With Config.GatewayDomains it is also a subdomain gateway, through
+// boxo's hostname handling: {cid}.ipfs.{domain}/path serves /ipfs/{cid}/path
+// with origin isolation (so a directory's _redirects file applies, as
+// boxo implements it), a CID label too long for DNS (over 63 bytes) is
+// redirected to its base36 form, and {domain}/ipfs/{cid}/path is
+// redirected (301) to the subdomain with the CID as CIDv1 base32 (a
+// CIDv0 converted), whose scheme is https only if the request's URL or
+// X-Forwarded-Proto says so.
+// boxo believes X-Forwarded-Host and X-Forwarded-Proto: whoever mounts the
+// handler must drop them from untrusted clients. Hosts that are neither a
+// domain nor a subdomain of one are served as a path gateway, as without
+// domains.
 //
 // The handler is built once, in New; every call returns the same one.
 func (n *Node) Gateway() http.Handler {

@@ -127,6 +127,12 @@ type Config struct {
 	// GatewayTimeout bounds how long one gateway response may take; zero
 	// means 30 minutes. See Gateway.
 	GatewayTimeout time.Duration
+	// GatewayDomains makes the gateway a subdomain gateway for each of
+	// these hosts ("example.com", or "localhost:8080" with a port): it
+	// serves {cid}.ipfs.{domain} in an origin of its own and redirects
+	// {domain}/ipfs/{cid} there. Empty means a path gateway only. See
+	// Gateway.
+	GatewayDomains []string
 	// BufferBudget bounds the bytes all imports together hold in memory
 	// (chunks being read, blocks buffered or being written); an import
 	// that finds it spent waits. Zero means 192 MiB: a lone import still
@@ -231,7 +237,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.rawBS = blockstore.NewIdStore(blockstore.NewBlockstore(n.ds, blockstore.NoPrefix()))
 	n.bstore = touchingBlockstore{Blockstore: n.rawBS, t: &n.touched}
 	n.localBS = blockservice.New(n.bstore, offline.Exchange(n.bstore))
-	if err := n.setupGateway(cfg.GatewayTimeout); err != nil {
+	if err := n.setupGateway(cfg.GatewayTimeout, cfg.GatewayDomains); err != nil {
 		_ = n.Close(ctx)
 		return nil, fmt.Errorf("node: %w", err)
 	}

@@ -9,13 +9,15 @@ import (
 // corsPaths are the endpoints browsers call directly with upload tokens
 // (Pinata's signed upload URLs are POST /v3/files and /files). The admin
 // API and token minting stay same-origin: they take API keys, which belong
-// on servers, not in pages.
+// on servers, not in pages. The gateway (/ipfs/) has CORS of its own, the
+// path-gateway spec's (gateway.go): any origin, whatever --cors-origins
+// says.
 func corsPath(p string) bool {
 	switch p {
 	case "/upload", "/upload/new", "/upload-tokens/info", "/v3/files", "/files":
 		return true
 	}
-	return strings.HasPrefix(p, "/pins/") || strings.HasPrefix(p, "/pin/") || strings.HasPrefix(p, "/ipfs/") || tusPath(p)
+	return strings.HasPrefix(p, "/pins/") || strings.HasPrefix(p, "/pin/") || tusPath(p)
 }
 
 // cors answers preflights and adds CORS headers on the browser-facing

@@ -18,8 +18,11 @@ import (
 // every gateway response is sandboxed: pages and SVGs still render and run
 // their scripts, but in an opaque origin that cannot read the dashboard's
 // storage (where its key lives) or call the API as it. Sites that need
-// their own origin belong on a subdomain gateway.
+// their own origin belong on a subdomain gateway (--gateway-domains,
+// subdomain.go), whose content hosts are served without the sandbox; on a
+// gateway domain's own host, this path form redirects there.
 func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) error {
+	setGatewayCORS(w.Header())
 	if s.gateway == nil {
 		return fmt.Errorf("%w: this server has no gateway", pinning.ErrUnavailable)
 	}
@@ -32,11 +35,50 @@ func (s *Server) handleGateway(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Security-Policy", gatewayCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	cw := &countingWriter{ResponseWriter: w}
-	s.gateway.ServeHTTP(cw, r)
+	s.gateway.ServeHTTP(cw, s.gatewayRequest(r))
 	if cw.n > 0 {
 		s.svc.RecordGatewayRead(firstSegment(r.URL.Path), cw.status, cw.n)
 	}
 	return nil
+}
+
+// handleGatewayOptions answers OPTIONS on the gateway's paths, a CORS
+// preflight or not, as boxo's handler does (200 with Allow), with the
+// gateway's CORS headers. It never reaches the node: a preflight needs no
+// content, and on a subdomain gateway's own host boxo would answer it
+// with a redirect, which a preflight may not follow.
+func (s *Server) handleGatewayOptions(w http.ResponseWriter, r *http.Request) error {
+	h := w.Header()
+	setGatewayCORS(h)
+	h.Set("Allow", gatewayCORSMethods)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// The gateway's CORS headers, as the path-gateway spec has them and
+// boxo's gateway.Headers.ApplyCors sets them: any origin may read content
+// by CID (it is public, and no credential is involved, so none is
+// allowed), with the methods of a read-only gateway and the request
+// headers a fetch of content sends. The exposed headers are the ones this
+// gateway sends and a page may want: boxo's list without X-Chunked-Output
+// and X-Stream-Output (Kubo RPC headers the gateway never sends), with
+// ETag (revalidation) and Retry-After (the per-address cap's 429).
+// Content-Length is safelisted already; it is listed as boxo lists it.
+// The API's CORS (cors.go) is another matter: it names origins.
+const (
+	gatewayCORSMethods = "GET, HEAD, OPTIONS"
+	gatewayCORSAllow   = "Content-Type, Range, User-Agent, X-Requested-With"
+	gatewayCORSExpose  = "Content-Length, Content-Range, ETag, Ipfs-Uri, Retry-After, X-Ipfs-Roots"
+)
+
+// setGatewayCORS sets the gateway's CORS headers on every response,
+// whether the request has an Origin or not: the answer does not depend on
+// it (no Vary: Origin), so a cache may serve it to any page.
+func setGatewayCORS(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", gatewayCORSMethods)
+	h.Set("Access-Control-Allow-Headers", gatewayCORSAllow)
+	h.Set("Access-Control-Expose-Headers", gatewayCORSExpose)
 }
 
 // gatewayCSP sandboxes gateway responses without allow-same-origin.

@@ -25,6 +25,16 @@ type Config struct {
 	// PublicURL is the base of the gateway links returned as uris.url, e.g.
 	// "https://ipfs.example.com". Empty means links relative to the request.
 	PublicURL string
+	// GatewayDomains make the gateway a subdomain gateway on these hosts
+	// (--gateway-domains; the node's gateway must be given the same): a
+	// host {cid}.ipfs.{domain} is a content origin, served by the gateway
+	// only and without the path gateway's CSP sandbox, and uris.url links
+	// to {cid}.ipfs.{first domain}/ (subdomain.go). Empty means a path
+	// gateway only, sandboxed.
+	GatewayDomains []string
+	// HTTPS says this server serves HTTPS itself (--tls-cert,
+	// --acme-domains): subdomain gateway links then use https.
+	HTTPS bool
 	// TrustedProxies are the networks whose X-Forwarded-For header is
 	// believed when working out a client's address for ipWhitelist.
 	TrustedProxies []netip.Prefix
@@ -111,6 +121,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg.Logger = slog.Default()
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	cfg.GatewayDomains = normalizeDomains(cfg.GatewayDomains)
 	if cfg.BodyIdleTimeout == 0 {
 		cfg.BodyIdleTimeout = defaultBodyIdleTimeout
 	}
@@ -160,7 +171,9 @@ func New(cfg Config, deps Deps) *Server {
 }
 
 // Handler returns the public HTTP handler.
-func (s *Server) Handler() http.Handler { return s.cors(s.unrouted(s.mux)) }
+// With gateway domains, requests for a content host never reach the
+// API's routes (contentOrigins).
+func (s *Server) Handler() http.Handler { return s.contentOrigins(s.cors(s.unrouted(s.mux))) }
 
 // AdminHandler returns the handler for the admin unix socket. Whoever can
 // open the socket (mode 0600, owner only) is the operator: requests carry
@@ -219,6 +232,7 @@ func (rt route) scopes() []token.Scope {
 // routeTable is the one place that says which scope every endpoint needs.
 func (s *Server) routeTable() []route {
 	ui := newUI(web.FS(), clients.JS(), s.log)
+	ui.csp = uiCSPFor(s.cfg.GatewayDomains)
 	routes := []route{
 		{pattern: "GET /healthz", public: true, h: s.handleHealth},
 		{pattern: "GET /readyz", public: true, admin: true, h: s.handleReady},
@@ -236,6 +250,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /auth/whoami", scope: token.ScopePinsRead, orScope: token.ScopeUpload, h: s.handleWhoAmI},
 		{pattern: "GET /ipfs/", public: true, h: s.handleGateway},
 		{pattern: "HEAD /ipfs/", public: true, h: s.handleGateway},
+		{pattern: "OPTIONS /ipfs/", public: true, h: s.handleGatewayOptions},
 
 		// IPFS.NINJA's upload API (upload.go, multipart.go, pins.go).
 		{pattern: "POST /upload/new", scope: token.ScopeUpload, upload: true, h: s.handleUploadNew},

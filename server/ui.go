@@ -50,6 +50,9 @@ type uiFiles struct {
 	// lib is the browser client library (package clients), served at
 	// /js/ even without the UI: apps load it from here.
 	lib map[string]uiAsset
+	// csp is the Content-Security-Policy of every response; "" means
+	// uiCSP (see uiCSPFor).
+	csp string
 }
 
 // newUI loads the UI from fsys and the client library from lib; a nil
@@ -140,16 +143,45 @@ func (u *uiFiles) library(w http.ResponseWriter, r *http.Request) error {
 
 func (u *uiFiles) serve(w http.ResponseWriter, r *http.Request, name string) {
 	if u.assets == nil {
-		setUIHeaders(w)
+		u.setHeaders(w)
 		http.Error(w, "this ninja binary was built without the web UI (noui)", http.StatusNotFound)
 		return
 	}
 	u.serveFrom(w, r, u.assets, name)
 }
 
-func setUIHeaders(w http.ResponseWriter) {
+// uiCSPFor is the UI's CSP with a subdomain gateway on domains: uiCSP,
+// with the content hosts *.ipfs.{domain} (any port, unless the domain
+// names one) also allowed as image, media and frame sources. When the
+// dashboard is served on a gateway domain, its previews' /ipfs/{cid}
+// redirect there, each to the CID's own origin, which the frame's
+// sandbox attribute still confines.
+func uiCSPFor(domains []string) string {
+	if len(domains) == 0 {
+		return uiCSP
+	}
+	var hosts []string
+	for _, d := range domains {
+		if d == stripPort(d) {
+			d += ":*"
+		}
+		hosts = append(hosts, "*.ipfs."+d)
+	}
+	src := " " + strings.Join(hosts, " ")
+	csp := uiCSP
+	for _, directive := range []string{"img-src 'self' data:", "media-src 'self'", "frame-src 'self'"} {
+		csp = strings.Replace(csp, directive+";", directive+src+";", 1)
+	}
+	return csp
+}
+
+func (u *uiFiles) setHeaders(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", uiCSP)
+	csp := u.csp
+	if csp == "" {
+		csp = uiCSP
+	}
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	// The upload page carries its token in the query string: never send
@@ -158,7 +190,7 @@ func setUIHeaders(w http.ResponseWriter) {
 }
 
 func (u *uiFiles) serveFrom(w http.ResponseWriter, r *http.Request, assets map[string]uiAsset, name string) {
-	setUIHeaders(w)
+	u.setHeaders(w)
 	h := w.Header()
 	a, ok := assets[name]
 	if !ok {

@@ -50,7 +50,15 @@ func (s *Server) result(r *http.Request, p store.Pin) api.UploadResult {
 // or else the address the client used to reach us: https when the request
 // came over TLS, or through a trusted proxy (--trusted-proxies) that says
 // X-Forwarded-Proto: https because it terminated TLS.
+//
+// With gateway domains, a CID's link is its subdomain gateway URL instead
+// (subdomainURL).
 func (s *Server) gatewayURL(r *http.Request, c string) string {
+	if len(s.cfg.GatewayDomains) > 0 && c != "" {
+		if u := s.subdomainURL(r, c); u != "" {
+			return u
+		}
+	}
 	base := s.cfg.PublicURL
 	if base == "" {
 		scheme := "http"
