@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -220,6 +221,56 @@ func BenchmarkSmallUploads(b *testing.B) {
 		})
 	}
 	compare(b, "small", "uploads/s", 2)
+}
+
+// BenchmarkSmallUploadsOneClient has a single client upload distinct
+// 4 KiB files one after another, each acknowledged only once durably
+// pinned, and reports uploads/s and the median and 99th-percentile
+// latency: what a lone app sees, where group commit can only cost (a
+// commit that waited for company would show here).
+func BenchmarkSmallUploadsOneClient(b *testing.B) {
+	const perOp = 400
+	for _, impl := range impls {
+		b.Run(impl.name, func(b *testing.B) {
+			srv := impl.start(b)
+			var seq uint64 = 1 << 41
+			lat := make([]time.Duration, 0, b.N*perOp)
+			b.ResetTimer()
+			t0 := time.Now()
+			for i := 0; i < b.N*perOp; i++ {
+				seq++
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				start := time.Now()
+				_, err := srv.upload(ctx, "small.bin", chachaReader(seq, smallSize))
+				lat = append(lat, time.Since(start))
+				cancel()
+				if err != nil {
+					b.Fatalf("%s small upload: %v\n%s", impl.name, err, srv.tail())
+				}
+			}
+			ups := float64(len(lat)) / time.Since(t0).Seconds()
+			b.StopTimer()
+			slices.Sort(lat)
+			p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+			b.ReportMetric(ups, "uploads/s")
+			b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+			b.Logf("%s: %.0f uploads/s, p50 %v, p99 %v", impl.name, ups, p50, p99)
+			record("small1", impl.name, ups)
+			record("small1-p99", impl.name, float64(p99))
+		})
+	}
+	compare(b, "small1", "uploads/s", 1)
+	if n, ok := results.Load("small1-p99/ninja"); ok {
+		if k, ok := results.Load("small1-p99/kubo"); ok {
+			verdict := "met"
+			if n.(float64) > k.(float64) {
+				verdict = "NOT met"
+			}
+			b.Logf("small1 p99: ninja %v, kubo %v (target ninja <= kubo: %s)",
+				time.Duration(n.(float64)), time.Duration(k.(float64)), verdict)
+		}
+	}
 }
 
 const (

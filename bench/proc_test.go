@@ -235,11 +235,15 @@ type server struct {
 
 // ninjaServer starts `ninja serve` on dataDir (created on first start) and
 // waits for "ready". The admin key is printed only on the first start of a
-// data directory; later starts reuse key.
+// data directory; later starts reuse key. Every upload of a benchmark is
+// made with one credential from one address, so the per-credential upload
+// rate limit (100/s by default) is off: the benchmarks measure the server,
+// not the limiter.
 func startNinja(b *testing.B, dataDir string, key *string) *server {
 	b.Helper()
 	cmd := exec.Command(ninjaBinary(b), "serve", "--data", dataDir,
-		"--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--offline", "--log-level", "warn")
+		"--http", "127.0.0.1:0", "--p2p", "/ip4/127.0.0.1/tcp/0", "--offline", "--log-level", "warn",
+		"--upload-rate", "0")
 	p, lines := start(b, "ninja", cmd, filepath.Dir(dataDir))
 	var base string
 	deadline := time.After(startTimeout)

@@ -196,6 +196,7 @@ type Store struct {
 	opts Options
 	file os.FileInfo // the database file as opened, so Check notices it deleted or replaced
 
+	group    groupCommit // concurrent writers share commits; see batch
 	res      reservations
 	creds    credCache
 	eventSeq atomic.Uint64
@@ -224,10 +225,6 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	// Pin records are small and written in bursts by concurrent uploads;
-	// bbolt's Batch coalesces them into one fsync. 2ms keeps the added
-	// latency well under a disk flush.
-	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Store{db: db, now: opts.Now, log: opts.Logger, path: path, opts: opts}
 	s.file, _ = os.Stat(path)
 	s.res.init(opts.Now)
@@ -346,18 +343,6 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer s.recoverCorrupt(&err)
 	return s.db.Update(func(tx *bolt.Tx) error {
-		fillAppendBuckets(tx)
-		return fn(tx)
-	})
-}
-
-// batch is update through bbolt's Batch, which coalesces concurrent
-// callers into one commit; fn may run more than once.
-func (s *Store) batch(fn func(tx *bolt.Tx) error) error {
-	return s.db.Batch(func(tx *bolt.Tx) (err error) {
-		// fn runs on bbolt's batch goroutine: guard it there.
-		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-		defer s.recoverCorrupt(&err)
 		fillAppendBuckets(tx)
 		return fn(tx)
 	})
