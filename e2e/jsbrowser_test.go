@@ -180,6 +180,58 @@ func TestTheLibraryRenewsATokenThatExpiresMidBatch(t *testing.T) {
 	uiScreenshot(t, ctx, "library-page-1280")
 }
 
+func TestALargeFileGoesOverTusFromTheBrowserWithProgressAndTheMultipartCID(t *testing.T) {
+	s := uiStartServer(t)
+	app := startJSApp(t, s)
+	ctx := uiBrowser(t)
+	// Straight to ninja (cross-origin): the tus headers the library reads
+	// (Location, Upload-Offset, Upload-CID) must be exposed by CORS.
+	openLibraryPage(t, ctx, app, s.url)
+	const size, chunk = 6<<20 + 17, 512 << 10
+	var res struct {
+		CID          string     `json:"cid"`
+		MultipartCID string     `json:"multipartCid"`
+		Resumable    bool       `json:"resumable"`
+		Remembered   bool       `json:"remembered"`
+		Left         int        `json:"left"`
+		Size         int64      `json:"size"`
+		Events       [][2]int64 `json:"events"`
+	}
+	b := uiEvalAwait[json.RawMessage](t, ctx, fmt.Sprintf(`window.suite.tus({size: %d, threshold: %d, chunkSize: %d})`, size, 1<<20, chunk))
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Resumable {
+		t.Fatalf("the upload did not go over tus: %s", b)
+	}
+	if res.CID == "" || res.CID != res.MultipartCID {
+		t.Errorf("tus CID %q, multipart CID of the same bytes %q", res.CID, res.MultipartCID)
+	}
+	if res.Size != size {
+		t.Errorf("result size %d, want %d", res.Size, size)
+	}
+	if !res.Remembered || res.Left != 0 {
+		t.Errorf("the upload URL in localStorage: remembered during the upload %v, %d entries left after it", res.Remembered, res.Left)
+	}
+	if chunks := (size + chunk - 1) / chunk; len(res.Events) < chunks {
+		t.Errorf("%d progress events for %d chunks: %v", len(res.Events), chunks, res.Events)
+	}
+	for i, e := range res.Events {
+		if e[1] != size {
+			t.Fatalf("event %d: total %d, want the file's %d bytes", i, e[1], size)
+		}
+		if i > 0 && e[0] <= res.Events[i-1][0] {
+			t.Fatalf("progress went back or repeated: %v then %v", res.Events[i-1], e)
+		}
+	}
+	if last := res.Events[len(res.Events)-1]; last[0] != size {
+		t.Errorf("the last event is %v, want %d of %d", last, size, size)
+	}
+	if got := uiGateway(t, s.url, res.CID); !bytes.Equal(got, jsBytes(size, 9)) {
+		t.Errorf("the gateway serves other bytes than the page uploaded")
+	}
+}
+
 func TestAnAbortedLibraryUploadRejectsWithAnAbortErrorAndRecordsNothing(t *testing.T) {
 	s := uiStartServer(t)
 	app := startJSApp(t, s)

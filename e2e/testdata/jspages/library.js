@@ -83,6 +83,26 @@ window.suite = {
     }
   },
 
+  // One file over tus (above a small forced threshold, in small chunks),
+  // and the same bytes again with one POST /upload, for their CIDs.
+  async tus({ size, threshold, chunkSize }) {
+    const { token } = await backend({ expiresIn: '1h' });
+    const ninja = new Ninja({ url: api, token, resumableThreshold: threshold, chunkSize });
+    const events = [];
+    let remembered = false;
+    const data = bytes(size, 9);
+    const res = await ninja.upload(new File([data], 'resumable.bin'), {
+      onProgress: (p) => {
+        events.push([p.loaded, p.total]);
+        if (Object.keys(localStorage).some((k) => k.startsWith('ninja-tus:'))) remembered = true;
+      },
+    });
+    const left = Object.keys(localStorage).filter((k) => k.startsWith('ninja-tus:')).length;
+    const plain = await new Ninja({ url: api, token, resumableThreshold: Infinity }).upload(new File([data], 'resumable.bin'));
+    log(`tus: ${events.length} events, last ${events.at(-1)}; ${res.cid} (multipart ${plain.cid})`, 'ok');
+    return { cid: res.cid, resumable: res.resumable === true, events, remembered, left, multipartCid: plain.cid, size: res.size };
+  },
+
   // A file the token's allowedMimeTypes refuse: shown with its reason.
   async refusal() {
     const { token } = await backend({ expiresIn: '1h', mime: 'image/png' });
