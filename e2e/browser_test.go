@@ -142,7 +142,8 @@ func uiWait(t *testing.T, ctx context.Context, what, predicate string) {
 		chromedp.Poll[chromedp.Void](predicate, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
 }
 
-// uiScreenshot saves a full-page PNG as e2e/screenshots/name.png.
+// uiScreenshot saves a full-page PNG as e2e/screenshots/name.png (or in
+// $NINJA_SCREENSHOTS, a directory outside the tree).
 func uiScreenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -152,10 +153,14 @@ func uiScreenshot(t *testing.T, ctx context.Context, name string) {
 		t.Errorf("screenshot %s: %v", name, err)
 		return
 	}
-	if err := os.MkdirAll("screenshots", 0o755); err != nil {
+	dir := "screenshots"
+	if d := os.Getenv("NINJA_SCREENSHOTS"); d != "" {
+		dir = d
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join("screenshots", name+".png"), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
