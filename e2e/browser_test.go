@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -434,4 +435,41 @@ func TestUISignedTokenUploadsOnThePublicPageUntilRevoked(t *testing.T) {
 		t.Errorf("the drop zone is offered for a revoked token")
 	}
 	uiScreenshot(t, page, "upload-page-revoked-375")
+}
+
+func TestUIDashboardUploadsAFileOverTheResumableThresholdOverTus(t *testing.T) {
+	s := uiStartServer(t)
+	ctx := uiBrowser(t)
+	uiSignIn(t, ctx, s)
+	// One byte over the library's default threshold (64 MiB).
+	data := uiRandom(t, 64<<20+1)
+	uiDo(t, ctx, "upload a large file",
+		chromedp.Click(chromedp.CSS(`#tabs a[href="#upload"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#view-upload")),
+		chromedp.SetUploadFiles(chromedp.CSS(`#view-upload input[type="file"][multiple]:not([webkitdirectory])`), []string{uiTempFile(t, "large.bin", data)}),
+	)
+	ups := uiUploads(t, ctx, 1)
+	if len(ups) != 1 || ups[0].State != "done" {
+		t.Fatalf("the upload: %+v", ups)
+	}
+	if tr := uiEval[string](t, ctx, `document.querySelector('.uploads li').dataset.transport`); tr != "tus" {
+		t.Errorf("the dashboard uploaded the 64 MiB + 1 byte file with %q, want tus", tr)
+	}
+	if !strings.Contains(ups[0].Text, "resumable") {
+		t.Errorf("the entry says %q, not that it was a resumable upload", ups[0].Text)
+	}
+	code, body := postFile(t, s.url, s.admin, "large.bin", data)
+	var plain struct {
+		CID string `json:"cid"`
+	}
+	if err := json.Unmarshal(body, &plain); err != nil || code != http.StatusOK {
+		t.Fatalf("multipart upload of the same bytes: %d %s", code, body)
+	}
+	if ups[0].CID != plain.CID {
+		t.Errorf("tus CID %s, multipart CID of the same bytes %s", ups[0].CID, plain.CID)
+	}
+	if got := uiEval[int](t, ctx, `Object.keys(localStorage).filter(k => k.startsWith('ninja-tus:')).length`); got != 0 {
+		t.Errorf("%d upload URLs left in localStorage after the upload finished", got)
+	}
+	uiScreenshot(t, ctx, "dashboard-upload-tus")
 }
