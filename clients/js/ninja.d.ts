@@ -26,6 +26,7 @@ export interface NinjaOptions {
   chunkSize?: number;
   retryDelays?: number[];
   storage?: ResumableStorage | null;
+  checksum?: boolean;
 }
 
 /** Where the URLs of resumable uploads in progress are remembered, keyed by the file's fingerprint (server, path, size, lastModified, type): localStorage's subset. */
@@ -71,6 +72,8 @@ export interface UploadOptions {
   retryDelays?: number[];
   /** Where a tus upload's URL is remembered so the same file resumes after a reload (default localStorage when there is one; null: nowhere). */
   storage?: ResumableStorage | null;
+  /** Send each tus chunk's SHA-256 (Upload-Checksum) so ninja discards a damaged one and it is sent again (default true; skipped where WebCrypto is absent: plain-HTTP pages other than localhost). */
+  checksum?: boolean;
 }
 
 /** ninja's upload answer. */
@@ -144,7 +147,7 @@ export interface UploadJob {
   /** Whether a new credential can be had (a getToken was given). */
   canRefresh: boolean;
   /** The resumable options of this upload. */
-  resumable: { threshold: number; chunkSize: number; retryDelays: number[]; storage: ResumableStorage | null };
+  resumable: { threshold: number; chunkSize: number; retryDelays: number[]; checksum: boolean; storage: ResumableStorage | null };
 }
 
 export interface UploadTransport {

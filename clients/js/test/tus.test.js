@@ -16,16 +16,17 @@ const CHUNK = 256 * 1024;
 
 // spy is a fetch that records every request (method, path, Upload-Offset,
 // body bytes taken) and can cut a PATCH's body after some bytes.
-function spy({ cut } = {}) {
+function spy({ cut, corrupt } = {}) {
   const log = [];
   const fetchImpl = async (url, init = {}) => {
     const h = new Headers(init.headers);
-    const entry = { method: init.method || 'GET', path: new URL(url).pathname, offset: h.get('Upload-Offset'), sent: 0 };
+    const entry = { method: init.method || 'GET', path: new URL(url).pathname, offset: h.get('Upload-Offset'), checksum: h.get('Upload-Checksum'), sent: 0 };
     log.push(entry);
     let body = init.body;
     if (body && typeof body.getReader === 'function') {
       const reader = body.getReader();
       const limit = cut ? cut(entry, log) : Infinity;
+      let damage = corrupt ? corrupt(entry, log) : false;
       body = new ReadableStream({
         async pull(ctl) {
           const { done, value } = await reader.read();
@@ -38,6 +39,14 @@ function spy({ cut } = {}) {
             return;
           }
           entry.sent += value.byteLength;
+          if (damage && value.byteLength > 0) {
+            // One bit flipped on the way: what a checksum is for.
+            const copy = new Uint8Array(value);
+            copy[0] ^= 1;
+            ctl.enqueue(copy);
+            damage = false;
+            return;
+          }
           ctl.enqueue(value);
         },
       });
@@ -215,5 +224,20 @@ test('a token that expires mid-upload is replaced through getToken and the file 
   });
   const res = await ninja.upload(new File([data], 'expiring.bin'));
   assert.deepEqual(reasons, ['initial', 'expired']);
+  assert.deepEqual(await gateway(server, res.cid), data);
+});
+
+test('every chunk carries its SHA-256; a chunk damaged on the way is refused (460) and sent again', async () => {
+  const { token } = await mintToken(server);
+  const data = bytes(4 * CHUNK + 7, 18);
+  let patches = 0;
+  const s = spy({ corrupt: (e) => e.method === 'PATCH' && ++patches === 2 });
+  const ninja = new Ninja({ url: server.url, token, fetch: s.fetch, resumableThreshold: 0, chunkSize: CHUNK, retryDelays: [10] });
+  const res = await ninja.upload(new File([data], 'damaged.bin'));
+  const sent = s.log.filter((e) => e.method === 'PATCH');
+  assert.ok(sent.every((e) => /^sha256 [A-Za-z0-9+/]+=*$/.test(e.checksum || '')), `a PATCH without Upload-Checksum: ${JSON.stringify(sent)}`);
+  assert.equal(sent[1].status, 460);
+  assert.equal(sent[2].offset, sent[1].offset, 'the damaged chunk was not sent again from its offset');
+  assert.equal(res.cid, await multipartCID(token, data, 'damaged.bin'));
   assert.deepEqual(await gateway(server, res.cid), data);
 });
