@@ -103,6 +103,24 @@ window.suite = {
     return { cid: res.cid, resumable: res.resumable === true, events, remembered, left, multipartCid: plain.cid, size: res.size };
   },
 
+  // One file over tus, always the same bytes, name and lastModified (so a
+  // reloaded page finds the upload it remembered), with a fixed token (only
+  // the creating credential may continue an upload). retryDelays [] fails
+  // at the first network error.
+  async tusResume({ size, chunkSize, token, retryDelays }) {
+    const ninja = new Ninja({ url: api, token, resumableThreshold: 0, chunkSize, retryDelays });
+    const file = new File([bytes(size, 5)], 'resumed.bin', { lastModified: 1700000000000 });
+    const events = [];
+    try {
+      const res = await ninja.upload(file, { onProgress: (p) => events.push(p.loaded) });
+      log(`tus resume: ${res.cid}`, 'ok');
+      return { cid: res.cid, events };
+    } catch (err) {
+      log(`tus resume failed: ${err.reason || err.name}`, 'error');
+      return { reason: err.reason || err.name, events, remembered: Object.keys(localStorage).filter((k) => k.startsWith('ninja-tus:')).length };
+    }
+  },
+
   // A file the token's allowedMimeTypes refuse: shown with its reason.
   async refusal() {
     const { token } = await backend({ expiresIn: '1h', mime: 'image/png' });
