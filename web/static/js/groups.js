@@ -178,8 +178,11 @@ async function inGroup(g, file) {
   return (d.files || []).some((f) => f.id === file.id);
 }
 
-// FILE_GROUP_CHECKS bounds the membership checks a file's page runs at once.
+// FILE_GROUP_CHECKS bounds the membership checks a file's page runs at
+// once, and FILE_GROUP_MAX how many groups it checks at all: the API has
+// no list of one file's groups, so each group is one request.
 const FILE_GROUP_CHECKS = 6;
+const FILE_GROUP_MAX = 200;
 
 let fileShown = null;
 
@@ -193,7 +196,7 @@ export async function loadFileGroups(file) {
   const member = new Set();
   try {
     groups = await allGroups();
-    const queue = [...groups];
+    const queue = groups.slice(0, FILE_GROUP_MAX);
     await Promise.all(Array.from({ length: FILE_GROUP_CHECKS }, async () => {
       while (queue.length) {
         const g = queue.shift();
@@ -214,6 +217,9 @@ export async function loadFileGroups(file) {
         onclick: () => change('DELETE', g, file, 'Removed from the group'),
       }, 'Remove') : null))
     : [el('li', { class: 'muted' }, groups.length ? 'In no group.' : 'In no group. Create groups in the Groups view.')]);
+  if (groups.length > FILE_GROUP_MAX) {
+    list.append(el('li', { class: 'muted' }, `Only the ${FILE_GROUP_MAX} newest of ${formatNumber(groups.length)} groups were checked; a group's own page lists all its files.`));
+  }
   const others = groups.filter((g) => !member.has(g.id));
   const pick = $('#file-group-pick');
   setContent(pick, others.length
