@@ -433,10 +433,12 @@ const sleepFor = (ms, signal) => new Promise((resolve, reject) => {
 
 // retriable tells a failure another attempt may cure: no answer, a server
 // error, an upload another request still holds (423), an offset that moved
-// (409: the HEAD before the next attempt reads the right one), a rate limit
-// or a chunk damaged on the way (460).
+// (409 OFFSET_MISMATCH: the HEAD before the next attempt reads the right
+// one; ninja's other 409s, a replayed JWT or a full quota, are final), a
+// rate limit or a chunk damaged on the way (460).
 const retriable = (err) => err instanceof NinjaError &&
-  (err.status === 0 || err.status >= 500 || err.status === 423 || err.status === 409 || err.status === 429 || err.status === 460);
+  (err.status === 0 || err.status >= 500 || err.status === 423 || err.status === 429 || err.status === 460 ||
+    (err.status === 409 && err.reason === 'OFFSET_MISMATCH'));
 
 // tusTransport uploads one file over tus: POST /tus/ creates the upload
 // (every limit of the credential checked against Upload-Length), PATCHes
@@ -466,7 +468,11 @@ export const tusTransport = {
     let authorization = await job.authorize();
     let upload = null; // its URL
     const saved = recall();
-    if (saved && saved.url) upload = saved.url;
+    // A single-use upload JWT continues only the upload it creates: shown
+    // for another (one remembered from an earlier JWT) it would be spent
+    // for nothing, so that one is left behind.
+    if (saved && saved.url && !credential(authorization.replace(/^Bearer /, '')).singleUse) upload = saved.url;
+    else if (saved) forget();
     let offset = -1; // unknown: ask with a HEAD
     let refreshed = false;
     let delays = [...(r.retryDelays || RETRY_DELAYS)];

@@ -184,25 +184,49 @@ test('a refusal at creation is a NinjaError with ninja\'s reason, and no byte is
   assert.deepEqual(s.log.map((e) => e.method), ['POST']);
 });
 
-test('a single-use upload JWT continues the upload it created: getToken is asked once for all chunks', async () => {
+// jwtMinter returns a getToken that signs a fresh upload JWT (for
+// fileName) each call, and the count of calls.
+async function jwtMinter(fileName) {
   const key = await admin(server, 'POST', '/upload-signing-keys', { name: 'js tus test' });
   const enc = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
-  let asked = 0;
-  const ninja = new Ninja({
-    url: server.url,
-    resumableThreshold: 0,
-    chunkSize: CHUNK,
-    getToken: () => {
-      asked++;
-      const now = Math.floor(Date.now() / 1000);
-      const head = enc({ alg: 'HS256', typ: 'JWT', kid: key.kid });
-      const body = enc({ iat: now, exp: now + 600, jti: randomUUID(), fileName: 'jwt.bin' });
-      return `${head}.${body}.${createHmac('sha256', key.secret).update(`${head}.${body}`).digest('base64url')}`;
-    },
-  });
+  const m = { asked: 0 };
+  m.getToken = () => {
+    m.asked++;
+    const now = Math.floor(Date.now() / 1000);
+    const head = enc({ alg: 'HS256', typ: 'JWT', kid: key.kid });
+    const body = enc({ iat: now, exp: now + 600, jti: randomUUID(), fileName });
+    return `${head}.${body}.${createHmac('sha256', key.secret).update(`${head}.${body}`).digest('base64url')}`;
+  };
+  return m;
+}
+
+test('a single-use upload JWT continues the upload it created: getToken is asked once for all chunks', async () => {
+  const m = await jwtMinter('jwt.bin');
+  const ninja = new Ninja({ url: server.url, resumableThreshold: 0, chunkSize: CHUNK, getToken: m.getToken });
   const data = bytes(3 * CHUNK + 3, 16);
   const res = await ninja.upload(new File([data], 'jwt.bin'));
-  assert.equal(asked, 1);
+  assert.equal(m.asked, 1);
+  assert.deepEqual(await gateway(server, res.cid), data);
+});
+
+test('a new upload JWT does not spend itself on an upload remembered from an earlier one: it creates its own', async () => {
+  const m = await jwtMinter('jwt-again.bin');
+  const data = bytes(4 * CHUNK + 1, 19);
+  const file = () => new File([data], 'jwt-again.bin', { lastModified: 1700000000001 });
+  const storage = memoryStorage();
+  let patches = 0;
+  const dead = async (url, init) => {
+    if (init.method === 'PATCH' && ++patches > 2) throw new TypeError('network is down');
+    return fetch(url, init);
+  };
+  const first = new Ninja({ url: server.url, getToken: m.getToken, fetch: dead, storage, resumableThreshold: 0, chunkSize: CHUNK, retryDelays: [] });
+  await assert.rejects(first.upload(file()), (err) => err.reason === 'NETWORK_ERROR');
+  assert.equal(storage.m.size, 1);
+  const s = spy();
+  const second = new Ninja({ url: server.url, getToken: m.getToken, fetch: s.fetch, storage, resumableThreshold: 0, chunkSize: CHUNK });
+  const res = await second.upload(file());
+  assert.equal(s.log[0].method, 'POST', `the new JWT was shown first to ${s.log[0].method} ${s.log[0].path}`);
+  assert.equal(m.asked, 2);
   assert.deepEqual(await gateway(server, res.cid), data);
 });
 
