@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -142,7 +143,8 @@ func uiWait(t *testing.T, ctx context.Context, what, predicate string) {
 		chromedp.Poll[chromedp.Void](predicate, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
 }
 
-// uiScreenshot saves a full-page PNG as e2e/screenshots/name.png.
+// uiScreenshot saves a full-page PNG as e2e/screenshots/name.png (or in
+// $NINJA_SCREENSHOTS, a directory outside the tree).
 func uiScreenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -152,10 +154,14 @@ func uiScreenshot(t *testing.T, ctx context.Context, name string) {
 		t.Errorf("screenshot %s: %v", name, err)
 		return
 	}
-	if err := os.MkdirAll("screenshots", 0o755); err != nil {
+	dir := "screenshots"
+	if d := os.Getenv("NINJA_SCREENSHOTS"); d != "" {
+		dir = d
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join("screenshots", name+".png"), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -429,4 +435,41 @@ func TestUISignedTokenUploadsOnThePublicPageUntilRevoked(t *testing.T) {
 		t.Errorf("the drop zone is offered for a revoked token")
 	}
 	uiScreenshot(t, page, "upload-page-revoked-375")
+}
+
+func TestUIDashboardUploadsAFileOverTheResumableThresholdOverTus(t *testing.T) {
+	s := uiStartServer(t)
+	ctx := uiBrowser(t)
+	uiSignIn(t, ctx, s)
+	// One byte over the library's default threshold (64 MiB).
+	data := uiRandom(t, 64<<20+1)
+	uiDo(t, ctx, "upload a large file",
+		chromedp.Click(chromedp.CSS(`#tabs a[href="#upload"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#view-upload")),
+		chromedp.SetUploadFiles(chromedp.CSS(`#view-upload input[type="file"][multiple]:not([webkitdirectory])`), []string{uiTempFile(t, "large.bin", data)}),
+	)
+	ups := uiUploads(t, ctx, 1)
+	if len(ups) != 1 || ups[0].State != "done" {
+		t.Fatalf("the upload: %+v", ups)
+	}
+	if tr := uiEval[string](t, ctx, `document.querySelector('.uploads li').dataset.transport`); tr != "tus" {
+		t.Errorf("the dashboard uploaded the 64 MiB + 1 byte file with %q, want tus", tr)
+	}
+	if !strings.Contains(ups[0].Text, "resumable") {
+		t.Errorf("the entry says %q, not that it was a resumable upload", ups[0].Text)
+	}
+	code, body := postFile(t, s.url, s.admin, "large.bin", data)
+	var plain struct {
+		CID string `json:"cid"`
+	}
+	if err := json.Unmarshal(body, &plain); err != nil || code != http.StatusOK {
+		t.Fatalf("multipart upload of the same bytes: %d %s", code, body)
+	}
+	if ups[0].CID != plain.CID {
+		t.Errorf("tus CID %s, multipart CID of the same bytes %s", ups[0].CID, plain.CID)
+	}
+	if got := uiEval[int](t, ctx, `Object.keys(localStorage).filter(k => k.startsWith('ninja-tus:')).length`); got != 0 {
+		t.Errorf("%d upload URLs left in localStorage after the upload finished", got)
+	}
+	uiScreenshot(t, ctx, "dashboard-upload-tus")
 }

@@ -130,11 +130,18 @@ func TestUIAReadOnlyKeyBrowsesFilesButCannotChangeThem(t *testing.T) {
 	n := startNinja(t)
 	s := &uiServer{url: n.url, admin: n.admin}
 	up := uploadBytes(t, s.url, s.admin, "shared.txt", []byte("readable by every reader\n"))
+	var g struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	apiOK(t, s.url, s.admin, "POST", "/v3/groups/public", map[string]any{"name": "shared"}, &g)
+	apiOK(t, s.url, s.admin, "PUT", "/v3/groups/public/"+g.Data.ID+"/ids/"+up.ID, nil, nil)
 	ctx := uiBrowser(t)
 	uiSignInWith(t, ctx, s, scopedKey(t, n, token.ScopePinsRead))
 	uiWait(t, ctx, "the file listed", fmt.Sprintf(`!!document.querySelector('#files-table tr[data-cid="%s"]')`, up.CID))
-	if got := uiEval[string](t, ctx, visibleTabs); got != "#files #pins" {
-		t.Errorf("tabs shown %q, want only #files #pins", got)
+	if got := uiEval[string](t, ctx, visibleTabs); got != "#files #groups #pins" {
+		t.Errorf("tabs shown %q, want only #files #groups #pins", got)
 	}
 	if n := uiEval[int](t, ctx, `document.querySelectorAll('#files-table button.danger, #files-table .pick').length`); n != 0 {
 		t.Errorf("%d unpin controls shown to a read-only key", n)
@@ -145,6 +152,21 @@ func TestUIAReadOnlyKeyBrowsesFilesButCannotChangeThem(t *testing.T) {
 	uiOpen(t, ctx, "#file/"+up.ID, "#file-detail")
 	if !uiEval[bool](t, ctx, `document.querySelector('#file-name').readOnly && document.querySelector('#file-form .actions').hidden`) {
 		t.Errorf("a read-only key is offered to edit the record")
+	}
+	// It sees the file's group, and no way to change it.
+	uiWait(t, ctx, "the file's group", fmt.Sprintf(`!!document.querySelector('#file-groups li[data-group="%s"]')`, g.Data.ID))
+	if uiEval[bool](t, ctx, `!document.querySelector('#file-group-form').hidden || !!document.querySelector('#file-groups button')`) {
+		t.Errorf("a read-only key is offered to change the file's groups")
+	}
+	uiOpen(t, ctx, "#groups", "#groups-table")
+	uiWait(t, ctx, "the group listed", fmt.Sprintf(`!!document.querySelector('#groups-table tr[data-id="%s"]')`, g.Data.ID))
+	if uiEval[bool](t, ctx, `!document.querySelector('#group-form').hidden || document.querySelectorAll('#groups-table .rename, #groups-table .delete').length > 0`) {
+		t.Errorf("a read-only key is offered to create, rename or delete groups")
+	}
+	uiOpen(t, ctx, "#group/"+g.Data.ID, "#group-files")
+	uiWait(t, ctx, "the group's file", fmt.Sprintf(`!!document.querySelector('#group-files tr[data-id="%s"]')`, up.ID))
+	if n := uiEval[int](t, ctx, `document.querySelectorAll('#group-files .remove').length`); n != 0 {
+		t.Errorf("a read-only key is offered to remove files from a group")
 	}
 	uiOpen(t, ctx, "#pins", "#queue-table")
 	if uiEval[bool](t, ctx, `document.querySelector('#pin-form').offsetParent !== null`) {
@@ -163,7 +185,7 @@ func TestUIAnAccessJWTSignsInAndKeepsToItsScopes(t *testing.T) {
 	apiOK(t, s.url, s.admin, "POST", "/auth/jwt", map[string]any{"name": "ops", "scopes": []string{"pins:read", "pins:write", "tokens:write"}, "expiresIn": "1h"}, &j)
 	ctx := uiBrowser(t)
 	uiSignInWith(t, ctx, s, j.Token)
-	if got := uiEval[string](t, ctx, visibleTabs); got != "#files #pins #keys" {
+	if got := uiEval[string](t, ctx, visibleTabs); got != "#files #groups #pins #keys" {
 		t.Errorf("tabs shown %q", got)
 	}
 	uiOpen(t, ctx, "#keys", "#token-form")

@@ -325,3 +325,116 @@ func TestUIThePinQueueShowsEachRequestWithItsReasonAndCancels(t *testing.T) {
 	uiTablesFit(t, ctx, "the queue at 375 px", false)
 	uiScreenshot(t, ctx, "pins-375")
 }
+
+func TestUIGroupsAreCreatedRenamedFilledFromAFilesPageAndDeleted(t *testing.T) {
+	s := uiStartServer(t)
+	photo := uploadBytes(t, s.url, s.admin, "beach.png", pngBytes(t, 64, 48))
+	notes := uploadBytes(t, s.url, s.admin, "notes-about-a-rather-long-trip-to-the-seaside.txt", []byte("grouped notes\n"))
+	ctx := uiBrowser(t)
+	uiSignIn(t, ctx, s)
+
+	// Create one group in the view; another exists already (made by an app).
+	var other struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	apiOK(t, s.url, s.admin, "POST", "/v3/groups/public", map[string]any{"name": "avatars"}, &other)
+	uiOpen(t, ctx, "#groups", "#group-form")
+	uiDo(t, ctx, "create a group", chromedp.SendKeys(chromedp.CSS("#group-name"), "Holiday photos"),
+		chromedp.Click(chromedp.CSS(`#group-form button[type="submit"]`)))
+	uiWait(t, ctx, "two groups listed", `document.querySelectorAll('#groups-table tbody tr').length === 2`)
+	id := uiEval[string](t, ctx, `document.querySelector('#groups-table tr[data-name="Holiday photos"]').dataset.id`)
+	if id == "" {
+		t.Fatal("the new group is not listed")
+	}
+
+	// Rename the other one in place.
+	row := fmt.Sprintf(`#groups-table tr[data-id="%s"]`, other.Data.ID)
+	uiDo(t, ctx, "rename", chromedp.Click(chromedp.CSS(row+" .rename")), chromedp.WaitVisible(chromedp.CSS(row+" .rename-input")))
+	uiEval[bool](t, ctx, fmt.Sprintf(`(() => { const i = document.querySelector('%s .rename-input'); i.value = 'Profile pictures'; return true; })()`, row))
+	uiDo(t, ctx, "save the name", chromedp.Click(chromedp.CSS(row+` .rename-form button[type="submit"]`)))
+	uiWait(t, ctx, "the new name", fmt.Sprintf(`(document.querySelector('%s .group-link') || {}).textContent === 'Profile pictures'`, row))
+	var got struct {
+		Data struct {
+			Name string `json:"name"`
+		} `json:"data"`
+	}
+	apiOK(t, s.url, s.admin, "GET", "/v3/groups/public/"+other.Data.ID, nil, &got)
+	if got.Data.Name != "Profile pictures" {
+		t.Errorf("the server has the group as %q after the rename", got.Data.Name)
+	}
+
+	// Add both files to the holiday group from their pages.
+	for _, up := range []uploaded{photo, notes} {
+		uiOpen(t, ctx, "#file/"+up.ID, "#file-detail")
+		uiWait(t, ctx, "the group choice", fmt.Sprintf(`!!document.querySelector('#file-group-pick option[value="%s"]')`, id))
+		uiEval[bool](t, ctx, fmt.Sprintf(`(document.querySelector('#file-group-pick').value = %q, true)`, id))
+		uiDo(t, ctx, "add to the group", chromedp.Click(chromedp.CSS(`#file-group-form button[type="submit"]`)))
+		uiWait(t, ctx, "the file's groups", fmt.Sprintf(`!!document.querySelector('#file-groups li[data-group="%s"]')`, id))
+	}
+	uiScreenshot(t, ctx, "file-groups-1280")
+	uiAtWidth(t, ctx, 375)
+	uiNoHorizontalOverflow(t, ctx, "a file's groups at 375 px")
+	uiScreenshot(t, ctx, "file-groups-375")
+	uiAtWidth(t, ctx, 1280)
+	var files struct {
+		Data struct {
+			Files []struct {
+				ID string `json:"id"`
+			} `json:"files"`
+		} `json:"data"`
+	}
+	apiOK(t, s.url, s.admin, "GET", "/v3/files/public?group="+id, nil, &files)
+	if len(files.Data.Files) != 2 {
+		t.Errorf("the server lists %d files in the group, want 2", len(files.Data.Files))
+	}
+
+	// The group's page lists them; at every width its table fits.
+	uiOpen(t, ctx, "#group/"+id, "#group-files")
+	uiWait(t, ctx, "two files in the group", `document.querySelectorAll('#group-files tbody tr').length === 2`)
+	if h := uiEval[string](t, ctx, `document.querySelector('#group-h').textContent`); h != "Holiday photos" {
+		t.Errorf("the group's heading %q", h)
+	}
+	for _, w := range []int{1280, 768, 375} {
+		uiAtWidth(t, ctx, w)
+		uiTablesFit(t, ctx, fmt.Sprintf("a group's files at %d px", w), w >= 1000)
+		if w != 768 {
+			uiScreenshot(t, ctx, fmt.Sprintf("group-files-%d", w))
+		}
+	}
+	uiOpen(t, ctx, "#groups", "#groups-table")
+	uiWait(t, ctx, "two groups", `document.querySelectorAll('#groups-table tbody tr').length === 2`)
+	for _, w := range []int{375, 768, 1280} {
+		uiAtWidth(t, ctx, w)
+		uiTablesFit(t, ctx, fmt.Sprintf("groups at %d px", w), w >= 1000)
+		if w != 768 {
+			uiScreenshot(t, ctx, fmt.Sprintf("groups-%d", w))
+		}
+	}
+
+	// Remove one file from the group on the group's page (asked first).
+	uiOpen(t, ctx, "#group/"+id, "#group-files")
+	uiWait(t, ctx, "two files in the group", `document.querySelectorAll('#group-files tbody tr').length === 2`)
+	uiDo(t, ctx, "remove the notes", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#group-files tr[data-id="%s"] .remove`, notes.ID))),
+		chromedp.WaitVisible(chromedp.CSS("#confirm")), chromedp.Click(chromedp.CSS("#confirm-ok")))
+	uiWait(t, ctx, "one file left in the group", `document.querySelectorAll('#group-files tbody tr').length === 1`)
+
+	// Delete the group after confirming: its files stay pinned.
+	uiOpen(t, ctx, "#groups", "#groups-table")
+	uiWait(t, ctx, "two groups", `document.querySelectorAll('#groups-table tbody tr').length === 2`)
+	del := fmt.Sprintf(`#groups-table tr[data-id="%s"] .delete`, id)
+	uiDo(t, ctx, "ask to delete", chromedp.Click(chromedp.CSS(del)), chromedp.WaitVisible(chromedp.CSS("#confirm")))
+	uiDo(t, ctx, "cancel", chromedp.Click(chromedp.CSS("#confirm-cancel")))
+	if code := apiCall(t, s.url, s.admin, "GET", "/v3/groups/public/"+id, nil, nil); code != 200 {
+		t.Fatalf("the group answers %d after a cancelled delete", code)
+	}
+	uiDo(t, ctx, "delete", chromedp.Click(chromedp.CSS(del)), chromedp.WaitVisible(chromedp.CSS("#confirm")), chromedp.Click(chromedp.CSS("#confirm-ok")))
+	uiWait(t, ctx, "one group left", `document.querySelectorAll('#groups-table tbody tr').length === 1`)
+	if code := apiCall(t, s.url, s.admin, "GET", "/v3/groups/public/"+id, nil, nil); code != 404 {
+		t.Errorf("the deleted group answers %d, want 404", code)
+	}
+	if n, _ := listUploads(t, s.url, s.admin, ""); n != 2 {
+		t.Errorf("%d files after deleting the group, want both still pinned", n)
+	}
+}

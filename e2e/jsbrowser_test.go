@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 type jsApp struct {
 	url   string
 	ninja *uiServer
+	cut   *tusCut
 }
 
 func startJSApp(t *testing.T, n *uiServer) *jsApp {
@@ -70,9 +72,107 @@ func startJSApp(t *testing.T, n *uiServer) *jsApp {
 		r.Body = &slowBody{r: r.Body}
 	}
 	mux.Handle("/slow/", http.StripPrefix("/slow", proxy))
+	cut := &tusCut{}
+	mux.Handle("/cut/", cut)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	return &jsApp{url: hs.URL, ninja: n}
+	cut.proxy = tusCutProxy(target, hs.URL)
+	return &jsApp{url: hs.URL, ninja: n, cut: cut}
+}
+
+// tusCut is a proxy in front of ninja's tus endpoint (/cut/…) that drops
+// the connection of one chosen PATCH after 64 KiB of its body, as a flaky
+// network does, and logs every request it passed on.
+type tusCut struct {
+	proxy *httputil.ReverseProxy
+	mu    sync.Mutex
+	cutAt int // the PATCH (1-based, counted since the last arm) to drop; 0 none
+	seen  int
+	// dropping is the offset of the dropped PATCH until the next HEAD: the
+	// browser's network stack sends a request again by itself when a
+	// reused connection dies under it, and that copy is dropped too, so
+	// the page sees the failure.
+	dropping string
+	log      []tusHop
+}
+
+// tusHop is one request through the proxy: its method, the offset it sent
+// (PATCH) and what ninja answered (status, Upload-Offset); Cut when the
+// proxy dropped it.
+type tusHop struct {
+	Method, Offset, ServerOffset string
+	Status                       int
+	Cut                          bool
+}
+
+// arm clears the log and drops the n-th PATCH from now on (0: none).
+func (c *tusCut) arm(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cutAt, c.seen, c.log, c.dropping = n, 0, nil, ""
+}
+
+func (c *tusCut) hops() []tusHop {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]tusHop(nil), c.log...)
+}
+
+func (c *tusCut) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hop := tusHop{Method: r.Method, Offset: r.Header.Get("Upload-Offset")}
+	c.mu.Lock()
+	drop := false
+	switch r.Method {
+	case http.MethodPatch:
+		c.seen++
+		drop = c.seen == c.cutAt || (c.dropping != "" && c.dropping == hop.Offset)
+		if drop {
+			c.dropping = hop.Offset
+		}
+	case http.MethodHead:
+		c.dropping = ""
+	}
+	c.mu.Unlock()
+	if drop {
+		io.CopyN(io.Discard, r.Body, 64<<10)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		hop.Cut = true
+	} else {
+		rec := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		r.URL.Path = strings.TrimPrefix(r.URL.Path, "/cut")
+		c.proxy.ServeHTTP(rec, r)
+		hop.Status, hop.ServerOffset = rec.code, w.Header().Get("Upload-Offset")
+	}
+	c.mu.Lock()
+	c.log = append(c.log, hop)
+	c.mu.Unlock()
+}
+
+// tusCutProxy forwards to ninja and rewrites the upload URLs ninja answers
+// (Location, under the host the request named) to go through /cut/ again.
+func tusCutProxy(target *url.URL, app string) *httputil.ReverseProxy {
+	p := httputil.NewSingleHostReverseProxy(target)
+	p.ModifyResponse = func(resp *http.Response) error {
+		if loc := resp.Header.Get("Location"); loc != "" {
+			if u, err := url.Parse(loc); err == nil && strings.HasPrefix(u.Path, "/tus/") {
+				resp.Header.Set("Location", app+"/cut"+u.Path)
+			}
+		}
+		return nil
+	}
+	return p
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
 }
 
 // slowBody passes a request body on at about 6 MB/s.
@@ -178,6 +278,154 @@ func TestTheLibraryRenewsATokenThatExpiresMidBatch(t *testing.T) {
 		})
 	}
 	uiScreenshot(t, ctx, "library-page-1280")
+}
+
+func TestALargeFileGoesOverTusFromTheBrowserWithProgressAndTheMultipartCID(t *testing.T) {
+	s := uiStartServer(t)
+	app := startJSApp(t, s)
+	ctx := uiBrowser(t)
+	// Straight to ninja (cross-origin): the tus headers the library reads
+	// (Location, Upload-Offset, Upload-CID) must be exposed by CORS.
+	openLibraryPage(t, ctx, app, s.url)
+	const size, chunk = 6<<20 + 17, 512 << 10
+	var res struct {
+		CID          string     `json:"cid"`
+		MultipartCID string     `json:"multipartCid"`
+		Resumable    bool       `json:"resumable"`
+		Remembered   bool       `json:"remembered"`
+		Left         int        `json:"left"`
+		Size         int64      `json:"size"`
+		Events       [][2]int64 `json:"events"`
+	}
+	b := uiEvalAwait[json.RawMessage](t, ctx, fmt.Sprintf(`window.suite.tus({size: %d, threshold: %d, chunkSize: %d})`, size, 1<<20, chunk))
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Resumable {
+		t.Fatalf("the upload did not go over tus: %s", b)
+	}
+	if res.CID == "" || res.CID != res.MultipartCID {
+		t.Errorf("tus CID %q, multipart CID of the same bytes %q", res.CID, res.MultipartCID)
+	}
+	if res.Size != size {
+		t.Errorf("result size %d, want %d", res.Size, size)
+	}
+	if !res.Remembered || res.Left != 0 {
+		t.Errorf("the upload URL in localStorage: remembered during the upload %v, %d entries left after it", res.Remembered, res.Left)
+	}
+	if chunks := (size + chunk - 1) / chunk; len(res.Events) < chunks {
+		t.Errorf("%d progress events for %d chunks: %v", len(res.Events), chunks, res.Events)
+	}
+	for i, e := range res.Events {
+		if e[1] != size {
+			t.Fatalf("event %d: total %d, want the file's %d bytes", i, e[1], size)
+		}
+		if i > 0 && e[0] <= res.Events[i-1][0] {
+			t.Fatalf("progress went back or repeated: %v then %v", res.Events[i-1], e)
+		}
+	}
+	if last := res.Events[len(res.Events)-1]; last[0] != size {
+		t.Errorf("the last event is %v, want %d of %d", last, size, size)
+	}
+	if got := uiGateway(t, s.url, res.CID); !bytes.Equal(got, jsBytes(size, 9)) {
+		t.Errorf("the gateway serves other bytes than the page uploaded")
+	}
+}
+
+func TestABrowserTusUploadResumesFromTheServersOffsetAfterADroppedConnectionAndAReload(t *testing.T) {
+	s := uiStartServer(t)
+	app := startJSApp(t, s)
+	ctx := uiBrowser(t)
+	openLibraryPage(t, ctx, app, app.url+"/cut")
+	var tok struct {
+		Token string `json:"token"`
+	}
+	apiOK(t, s.url, s.admin, "POST", "/upload-tokens", map[string]any{"name": "resume", "expiresIn": "1h"}, &tok)
+	const size, chunk = 3<<20 + 11, 256 << 10
+	type outcome struct {
+		CID        string  `json:"cid"`
+		Reason     string  `json:"reason"`
+		Remembered int     `json:"remembered"`
+		Events     []int64 `json:"events"`
+	}
+	run := func(retry string) outcome {
+		var o outcome
+		js := fmt.Sprintf(`window.suite.tusResume({size: %d, chunkSize: %d, token: %q, retryDelays: %s})`, size, chunk, tok.Token, retry)
+		if err := json.Unmarshal(uiEvalAwait[json.RawMessage](t, ctx, js), &o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	// resumedAt checks that the first PATCH after a HEAD went on from the
+	// offset that HEAD reported, past 0, and returns it.
+	resumedAt := func(hops []tusHop, after int) string {
+		t.Helper()
+		for i := after; i < len(hops); i++ {
+			if hops[i].Method != http.MethodHead {
+				continue
+			}
+			for _, h := range hops[i+1:] {
+				if h.Method == http.MethodPatch {
+					if h.Offset != hops[i].ServerOffset || h.Offset == "0" || h.Offset == "" {
+						t.Errorf("after HEAD said %q the PATCH sent offset %q: %+v", hops[i].ServerOffset, h.Offset, hops)
+					}
+					return h.Offset
+				}
+			}
+		}
+		t.Fatalf("no HEAD then PATCH after the cut: %+v", hops)
+		return ""
+	}
+
+	// 1. The third chunk's connection drops and the page gives up (no
+	// retries): the upload URL stays remembered.
+	app.cut.arm(3)
+	if o := run(`[]`); o.Reason != "NETWORK_ERROR" || o.Remembered != 1 {
+		t.Fatalf("the cut upload: %+v, want NETWORK_ERROR with its URL remembered; requests %+v", o, app.cut.hops())
+	}
+	// 2. The page is reloaded and the same file chosen again: it resumes
+	// the remembered upload from the server's offset, and this time a
+	// dropped chunk is retried within the call.
+	openLibraryPage(t, ctx, app, app.url+"/cut")
+	app.cut.arm(2)
+	o := run(`[0, 200, 500]`)
+	if o.CID == "" {
+		t.Fatalf("the resumed upload failed: %+v", o)
+	}
+	hops := app.cut.hops()
+	t.Logf("requests after the reload: %+v", hops)
+	if hops[0].Method != http.MethodHead {
+		t.Errorf("the reloaded page began with %s, not a HEAD of the remembered upload: %+v", hops[0].Method, hops)
+	}
+	first := resumedAt(hops, 0)
+	if first != strconv.Itoa(2*chunk) {
+		t.Errorf("resumed after the reload at %s, want the 2 chunks the server had (%d)", first, 2*chunk)
+	}
+	cutAt := -1
+	for i, h := range hops {
+		if h.Cut {
+			cutAt = i
+		}
+	}
+	if cutAt < 0 {
+		t.Fatalf("no PATCH was cut after the reload: %+v", hops)
+	}
+	resumedAt(hops, cutAt)
+	for _, h := range hops {
+		if h.Method == http.MethodPost {
+			t.Errorf("the upload was created anew: %+v", hops)
+		}
+	}
+	if last := o.Events[len(o.Events)-1]; last != size {
+		t.Errorf("progress ended at %d of %d", last, size)
+	}
+	if got := uiGateway(t, s.url, o.CID); !bytes.Equal(got, jsBytes(size, 5)) {
+		t.Errorf("the gateway serves other bytes than the page uploaded")
+	}
+	code, body := postFile(t, s.url, s.admin, "resumed.bin", jsBytes(size, 5))
+	if code != http.StatusOK || !strings.Contains(string(body), o.CID) {
+		t.Errorf("multipart upload of the same bytes: %d %s, want CID %s", code, body, o.CID)
+	}
 }
 
 func TestAnAbortedLibraryUploadRejectsWithAnAbortErrorAndRecordsNothing(t *testing.T) {

@@ -38,7 +38,7 @@ func TestTheJSClientsNodeTestsPassAgainstARealNinja(t *testing.T) {
 	defer cancel()
 	// One file at a time: the type check's compiler would otherwise share
 	// the cores with tests that time token expiries.
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", "test/ninja.test.js", "test/vue.test.js", "test/types.test.js")
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", "test/ninja.test.js", "test/tus.test.js", "test/vue.test.js", "test/types.test.js")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NINJA_URL="+n.url, "NINJA_ADMIN_KEY="+n.admin)
 	out, err := cmd.CombinedOutput()

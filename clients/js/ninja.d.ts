@@ -21,6 +21,19 @@ export interface NinjaOptions {
   transports?: UploadTransport[];
   /** The fetch to use (default globalThis.fetch). */
   fetch?: typeof fetch;
+  /** Defaults of the upload options of the same names (see UploadOptions). */
+  resumableThreshold?: number;
+  chunkSize?: number;
+  retryDelays?: number[];
+  storage?: ResumableStorage | null;
+  checksum?: boolean;
+}
+
+/** Where the URLs of resumable uploads in progress are remembered, keyed by the file's fingerprint (server, path, size, lastModified, type): localStorage's subset. */
+export interface ResumableStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
 }
 
 /** Bytes of the files sent so far, of total. The last event has loaded === total. */
@@ -48,6 +61,19 @@ export interface UploadOptions {
   description?: string;
   cidVersion?: 0 | 1;
   wrapWithDirectory?: boolean;
+  /**
+   * One file larger than this many bytes goes over tus (resumable, /tus/) instead of one POST /upload
+   * (default 64 MiB). 0 sends every non-empty single file over tus; Infinity never.
+   */
+  resumableThreshold?: number;
+  /** Bytes per tus PATCH (default 16 MiB): a lost connection costs at most one chunk. */
+  chunkSize?: number;
+  /** Waits in ms before each retry of a tus request after a network or server error (default [0, 1000, 3000, 5000, 10000]); the count resets when a chunk gets through. */
+  retryDelays?: number[];
+  /** Where a tus upload's URL is remembered so the same file resumes after a reload (default localStorage when there is one; null: nowhere). */
+  storage?: ResumableStorage | null;
+  /** Send each tus chunk's SHA-256 (Upload-Checksum) so ninja discards a damaged one and it is sent again (default true; skipped where WebCrypto is absent: plain-HTTP pages other than localhost). */
+  checksum?: boolean;
 }
 
 /** ninja's upload answer. */
@@ -59,6 +85,8 @@ export interface UploadResult {
   mimeType?: string;
   created?: string;
   uris: { ipfs: string; url: string };
+  /** True when the file went over tus (mimeType is then the declared type; created is absent). */
+  resumable?: boolean;
   [field: string]: unknown;
 }
 
@@ -114,6 +142,12 @@ export interface UploadJob {
   fetch: typeof fetch;
   /** Run send with an Authorization header value; retried once with a new credential after 401 TOKEN_EXPIRED. */
   withAuth<R extends { status: number; text: string }>(send: (authorization: string) => Promise<R>): Promise<R>;
+  /** The Authorization header value for the next request; force: the last one expired, ask getToken anew. */
+  authorize(force?: boolean): Promise<string>;
+  /** Whether a new credential can be had (a getToken was given). */
+  canRefresh: boolean;
+  /** The resumable options of this upload. */
+  resumable: { threshold: number; chunkSize: number; retryDelays: number[]; checksum: boolean; storage: ResumableStorage | null };
 }
 
 export interface UploadTransport {
@@ -123,6 +157,8 @@ export interface UploadTransport {
 }
 
 export declare const multipartTransport: UploadTransport;
+/** The built-in resumable transport: one file over tus (create, PATCH in chunks, HEAD to resume, DELETE on abort). */
+export declare const tusTransport: UploadTransport;
 
 export declare function multipartBody(
   files: { file: Blob; path: string }[],

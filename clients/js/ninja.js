@@ -7,9 +7,11 @@
 //   const ninja = new Ninja({ url: 'https://pin.example.com', getToken });
 //   const { cid } = await ninja.upload(file, { onProgress: (p) => bar.value = p.loaded / p.total });
 //
-// Uploads go through a transport. The one built in is multipart
-// (POST /upload); a resumable transport (tus) can be put in front of it with
-// the `transports` option without changing upload()'s signature or result.
+// Uploads go through a transport. Two are built in: tus (resumable, for
+// one file of more than resumableThreshold bytes, 64 MiB by default) and
+// multipart (POST /upload, everything else). More can be put in front of
+// them with the `transports` option without changing upload()'s signature
+// or result.
 
 /** NinjaError is every failure ninja (or the network) reports. */
 export class NinjaError extends Error {
@@ -95,13 +97,19 @@ export class Ninja {
    * @param {string} [options.token] a fixed credential: API key, upload token or JWT
    * @param {Function} [options.getToken] async () => token | {token, expiresAt}
    */
-  constructor({ url = '', token, getToken, refreshMargin = REFRESH_MARGIN, transports, fetch: fetchImpl } = {}) {
+  #tus;
+
+  constructor({
+    url = '', token, getToken, refreshMargin = REFRESH_MARGIN, transports, fetch: fetchImpl,
+    resumableThreshold = RESUMABLE_THRESHOLD, chunkSize = CHUNK_SIZE, retryDelays = RETRY_DELAYS, storage, checksum = true,
+  } = {}) {
     if (!token && typeof getToken !== 'function') throw new TypeError('new Ninja needs a token or a getToken function');
     this.#url = String(url).replace(/\/+$/, '');
     this.#static = token ? credential(token) : null;
     this.#getToken = typeof getToken === 'function' ? getToken : null;
     this.#margin = refreshMargin;
-    this.#transports = [...(transports || []), multipartTransport];
+    this.#transports = [...(transports || []), tusTransport, multipartTransport];
+    this.#tus = { resumableThreshold, chunkSize, retryDelays, storage, checksum };
     this.#fetch = fetchImpl || ((...a) => globalThis.fetch(...a));
   }
 
@@ -182,7 +190,11 @@ export class Ninja {
    * paths with "/" keep their folders) and resolves to ninja's upload
    * answer {cid, size, name, mimeType, uris, …}.
    */
-  async upload(fileOrFiles, { onProgress, signal, metadata, name, description, cidVersion, wrapWithDirectory } = {}) {
+  async upload(fileOrFiles, {
+    onProgress, signal, metadata, name, description, cidVersion, wrapWithDirectory,
+    resumableThreshold = this.#tus.resumableThreshold, chunkSize = this.#tus.chunkSize,
+    retryDelays = this.#tus.retryDelays, storage = this.#tus.storage, checksum = this.#tus.checksum,
+  } = {}) {
     const files = fileEntries(fileOrFiles);
     if (signal && signal.aborted) throw abortError(signal);
     const total = files.reduce((n, f) => n + f.file.size, 0);
@@ -197,7 +209,13 @@ export class Ninja {
     };
     const fields = { name, description, cidVersion, wrapWithDirectory };
     if (metadata !== undefined && metadata !== null) fields.metadata = typeof metadata === 'string' ? metadata : JSON.stringify(metadata);
-    const job = { url: this.#url, files, fields, total, signal, progress, fetch: this.#fetch, withAuth: (send) => this.#withAuth(send) };
+    const job = {
+      url: this.#url, files, fields, total, signal, progress, fetch: this.#fetch,
+      withAuth: (send) => this.#withAuth(send),
+      authorize: (force = false) => this.#authorization(force),
+      canRefresh: Boolean(this.#getToken),
+      resumable: { threshold: resumableThreshold, chunkSize, retryDelays, checksum, storage: storage === undefined ? defaultStorage() : storage },
+    };
     const transport = this.#transports.find((t) => t.accepts(job));
     const result = await transport.upload(job);
     progress(total);
@@ -290,16 +308,21 @@ function send(req) {
   return typeof XMLHttpRequest === 'function' ? sendXHR(req) : sendFetch(req);
 }
 
-function sendXHR({ url, headers, body, signal, onProgress }) {
+function sendXHR({ url, method = 'POST', headers, body, signal, onProgress, responseHeaders = [] }) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     const onAbort = () => xhr.abort();
     const done = () => { if (signal) signal.removeEventListener('abort', onAbort); };
-    xhr.open('POST', url);
+    xhr.open(method, url);
     for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => onProgress(e.loaded);
     xhr.upload.onload = () => onProgress(body.size);
-    xhr.onload = () => { done(); resolve({ status: xhr.status, text: xhr.responseText || '' }); };
+    xhr.onload = () => {
+      done();
+      const headersOut = {};
+      for (const h of responseHeaders) headersOut[h] = xhr.getResponseHeader(h) || '';
+      resolve({ status: xhr.status, text: xhr.responseText || '', headers: headersOut });
+    };
     xhr.onerror = () => { done(); reject(new NinjaError(0, 'NETWORK_ERROR', 'the connection failed during the upload')); };
     xhr.onabort = () => { done(); reject(abortError(signal)); };
     if (signal) signal.addEventListener('abort', onAbort, { once: true });
@@ -311,7 +334,7 @@ function sendXHR({ url, headers, body, signal, onProgress }) {
 // steps of at most this many bytes.
 const STREAM_CHUNK = 64 * 1024;
 
-async function sendFetch({ url, headers, body, signal, onProgress, fetch: fetchImpl }) {
+async function sendFetch({ url, method = 'POST', headers, body, signal, onProgress, fetch: fetchImpl, responseHeaders = [] }) {
   let sent = 0;
   // Pulled slice by slice with no read-ahead (highWaterMark 0), so the
   // count is what fetch has taken to send, not what was buffered for it.
@@ -329,10 +352,249 @@ async function sendFetch({ url, headers, body, signal, onProgress, fetch: fetchI
   }, { highWaterMark: 0 });
   let resp;
   try {
-    resp = await fetchImpl(url, { method: 'POST', headers, body: stream, duplex: 'half', signal });
-    return { status: resp.status, text: await resp.text() };
+    resp = await fetchImpl(url, { method, headers, body: stream, duplex: 'half', signal });
+    const headersOut = {};
+    for (const h of responseHeaders) headersOut[h] = resp.headers.get(h) || '';
+    return { status: resp.status, text: await resp.text(), headers: headersOut };
   } catch (err) {
     if (signal && signal.aborted) throw abortError(signal);
     throw new NinjaError(0, 'NETWORK_ERROR', `the upload to ${url} failed (${err.message})`, { cause: err });
   }
+}
+
+// --- Resumable uploads (tus 1.0, ninja's /tus/ endpoint) ---
+
+// RESUMABLE_THRESHOLD is the file size over which upload() goes over tus:
+// below it one POST /upload is quicker (no creation round trip, no fsync
+// per chunk) and a lost connection costs little to send again.
+const RESUMABLE_THRESHOLD = 64 * 1024 * 1024;
+// CHUNK_SIZE is the bytes one PATCH carries: ninja fsyncs every chunk before
+// it answers, so a lost connection costs at most one chunk, and fewer, larger
+// chunks cost fewer syncs and round trips.
+const CHUNK_SIZE = 16 * 1024 * 1024;
+// RETRY_DELAYS are the waits (ms) before each new attempt after a network
+// error or a server error; when they run out the upload fails (and can be
+// resumed later with the same file and credential).
+const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000];
+// STORAGE_PREFIX prefixes the localStorage keys of the uploads in progress.
+const STORAGE_PREFIX = 'ninja-tus:';
+
+// defaultStorage is localStorage where there is one (browsers), else none
+// (Node): an upload is then resumable only within the upload() call.
+function defaultStorage() {
+  try {
+    return typeof localStorage === 'object' && localStorage ? localStorage : null;
+  } catch {
+    return null; // a sandboxed frame throws on access
+  }
+}
+
+// fingerprint names one file of one server: the same file chosen again
+// after a reload has the same one.
+function fingerprint(url, file, path) {
+  return `${STORAGE_PREFIX}${url || (typeof location === 'object' ? location.origin : '')}|${path}|${file.size}|${file.lastModified || 0}|${file.type || ''}`;
+}
+
+// subtle is WebCrypto's digest API, absent outside secure contexts.
+const subtle = () => (globalThis.crypto && globalThis.crypto.subtle) || null;
+
+const bufferB64 = (buf) => {
+  const b = new Uint8Array(buf);
+  let bin = '';
+  for (let i = 0; i < b.length; i++) bin += String.fromCharCode(b[i]);
+  return btoa(bin);
+};
+
+const b64 = (s) => {
+  const bin = Array.from(new TextEncoder().encode(String(s)), (b) => String.fromCharCode(b)).join('');
+  return btoa(bin);
+};
+
+// tusMetadata is Upload-Metadata: the keys ninja reads (README: Resumable
+// uploads), base64 values.
+function tusMetadata(entry, fields) {
+  // tus has one name for the pin and the path (a "/" in it makes a
+  // directory): the file's path keeps the CID a multipart upload's, and a
+  // name option takes its place only when it is no path.
+  const name = fields.name && !String(fields.name).includes('/') ? fields.name : entry.path;
+  const m = { filename: name, filetype: entry.file.type || '' };
+  if (fields.description) m.description = fields.description;
+  if (fields.metadata) m.metadata = fields.metadata;
+  if (fields.cidVersion !== undefined && fields.cidVersion !== null && fields.cidVersion !== '') m.cidVersion = String(fields.cidVersion);
+  return Object.entries(m).filter(([, v]) => v !== '').map(([k, v]) => `${k} ${b64(v)}`).join(',');
+}
+
+const sleepFor = (ms, signal) => new Promise((resolve, reject) => {
+  if (signal && signal.aborted) { reject(abortError(signal)); return; }
+  const t = setTimeout(() => { if (signal) signal.removeEventListener('abort', stop); resolve(); }, ms);
+  const stop = () => { clearTimeout(t); reject(abortError(signal)); };
+  if (signal) signal.addEventListener('abort', stop, { once: true });
+});
+
+// retriable tells a failure another attempt may cure: no answer, a server
+// error, an upload another request still holds (423), an offset that moved
+// (409 OFFSET_MISMATCH: the HEAD before the next attempt reads the right
+// one; ninja's other 409s, a replayed JWT or a full quota, are final), a
+// rate limit or a chunk damaged on the way (460).
+const retriable = (err) => err instanceof NinjaError &&
+  (err.status === 0 || err.status >= 500 || err.status === 423 || err.status === 429 || err.status === 460 ||
+    (err.status === 409 && err.reason === 'OFFSET_MISMATCH'));
+
+// tusTransport uploads one file over tus: POST /tus/ creates the upload
+// (every limit of the credential checked against Upload-Length), PATCHes
+// send it chunk by chunk, a HEAD after a failure says where the server's
+// bytes end, and the response that brings the last byte carries the CID in
+// Upload-CID. The credential that created an upload is the only one that
+// may continue it, so the upload keeps it (an upload JWT is presented again
+// for its own upload, as ninja allows); when the server says it expired, a
+// getToken client starts the file anew under a fresh credential.
+export const tusTransport = {
+  name: 'tus',
+  accepts: (job) => {
+    const r = job.resumable;
+    return Boolean(r) && job.files.length === 1 && !job.fields.wrapWithDirectory && Number.isFinite(r.threshold) &&
+      job.files[0].file.size > Math.max(r.threshold, 0);
+  },
+  async upload(job) {
+    const { file, path } = job.files[0];
+    const r = job.resumable;
+    const chunkSize = Math.max(Number(r.chunkSize) || CHUNK_SIZE, 1);
+    const store = r.storage;
+    const key = fingerprint(job.url, file, job.fields.name || path);
+    const remember = (v) => { try { if (store) store.setItem(key, JSON.stringify(v)); } catch { /* full or denied */ } };
+    const forget = () => { try { if (store) store.removeItem(key); } catch { /* denied */ } };
+    const recall = () => { try { return store ? JSON.parse(store.getItem(key) || 'null') : null; } catch { return null; } };
+
+    let authorization = await job.authorize();
+    let upload = null; // its URL
+    const saved = recall();
+    // A single-use upload JWT continues only the upload it creates: shown
+    // for another (one remembered from an earlier JWT) it would be spent
+    // for nothing, so that one is left behind.
+    if (saved && saved.url && !credential(authorization.replace(/^Bearer /, '')).singleUse) upload = saved.url;
+    else if (saved) forget();
+    let offset = -1; // unknown: ask with a HEAD
+    let refreshed = false;
+    let delays = [...(r.retryDelays || RETRY_DELAYS)];
+
+    const call = (method, url, headers = {}, extra = {}) => tusRequest(job, method, url, { Authorization: authorization, 'Tus-Resumable': '1.0.0', ...headers }, extra);
+
+    const terminate = async () => {
+      if (upload) {
+        // Best effort, unaborted: the signal that ends the upload must not
+        // also stop the request that frees its bytes and its token's use.
+        try { await tusRequest({ ...job, signal: undefined }, 'DELETE', upload, { Authorization: authorization, 'Tus-Resumable': '1.0.0' }); } catch { /* gone already */ }
+      }
+      forget();
+    };
+    try {
+      for (;;) {
+        if (job.signal && job.signal.aborted) throw abortError(job.signal);
+        try {
+          if (!upload) {
+            const res = await call('POST', `${job.url}/tus/`, {
+              'Upload-Length': String(file.size), 'Upload-Metadata': tusMetadata({ file, path }, job.fields),
+            });
+            if (res.status !== 201) throw errorFromResponse(res.status, res.text);
+            const loc = res.headers.location;
+            if (!loc) throw new NinjaError(res.status, 'BAD_RESPONSE', 'the tus creation answered no Location');
+            upload = new URL(loc, job.url || (typeof location === 'object' ? location.href : undefined)).href;
+            offset = 0;
+            remember({ url: upload, size: file.size, created: Date.now() });
+          }
+          if (offset < 0) {
+            const res = await call('HEAD', upload);
+            if (res.status === 404 || res.status === 410 || res.status === 403) {
+              // Expired, terminated, or another credential's: start anew.
+              forget();
+              upload = null;
+              continue;
+            }
+            if (res.status < 200 || res.status > 299) throw errorFromResponse(res.status, res.text);
+            if (res.headers['upload-cid']) return finish(job, file, res.headers['upload-cid'], forget);
+            offset = Number(res.headers['upload-offset']);
+            if (!Number.isFinite(offset) || offset < 0) throw new NinjaError(res.status, 'BAD_RESPONSE', 'the tus HEAD answered no Upload-Offset');
+            job.progress(offset);
+          }
+          const end = Math.min(offset + chunkSize, file.size);
+          let chunk = file.slice(offset, end);
+          const headers = { 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' };
+          if (r.checksum && subtle()) {
+            // tus's checksum extension: ninja discards a chunk whose bytes
+            // do not match (460) and this loop sends it again.
+            const bytes = await chunk.arrayBuffer();
+            headers['Upload-Checksum'] = `sha256 ${bufferB64(await subtle().digest('SHA-256', bytes))}`;
+            chunk = new Blob([bytes]);
+          }
+          const start = offset;
+          const res = await call('PATCH', upload, headers, { body: chunk, onProgress: (sent) => job.progress(start + Math.min(sent, chunk.size)) });
+          if (res.status !== 204 && res.status !== 200) throw errorFromResponse(res.status, res.text);
+          offset = Number(res.headers['upload-offset']);
+          delays = [...(r.retryDelays || RETRY_DELAYS)]; // progress was made: the next failure has every retry again
+          if (res.headers['upload-cid']) return finish(job, file, res.headers['upload-cid'], forget);
+          if (!Number.isFinite(offset) || offset <= start) throw new NinjaError(res.status, 'BAD_RESPONSE', 'the tus PATCH did not move the offset');
+          if (offset >= file.size) offset = -1; // all sent, no CID: the HEAD pins it
+        } catch (err) {
+          if (err && err.name === 'AbortError') throw err;
+          if (job.signal && job.signal.aborted) throw abortError(job.signal);
+          if (err instanceof NinjaError && err.status === 401 && err.reason === 'TOKEN_EXPIRED' && job.canRefresh && !refreshed) {
+            // The upload belongs to the expired credential and cannot be
+            // continued by another: the file starts over under a new one.
+            refreshed = true;
+            forget();
+            upload = null;
+            authorization = await job.authorize(true);
+            continue;
+          }
+          if (!retriable(err) || delays.length === 0) throw err;
+          await sleepFor(delays.shift(), job.signal);
+          offset = -1;
+        }
+      }
+    } catch (err) {
+      // An abort terminates the upload (its bytes deleted, the token's use
+      // given back) before upload() rejects, so the app may start another.
+      if (job.signal && job.signal.aborted) {
+        await terminate();
+        throw abortError(job.signal);
+      }
+      throw err;
+    }
+  },
+};
+
+// finish is the upload's result in the shape of POST /upload's answer.
+// The tus response carries only the CID; the rest is what the client sent
+// (mimeType as declared: ninja's sniffed type is in the pin's record).
+function finish(job, file, cid, forget) {
+  forget();
+  job.progress(file.size);
+  const base = job.url || (typeof location === 'object' ? location.origin : '');
+  const name = job.fields.name && !String(job.fields.name).includes('/') ? job.fields.name : job.files[0].path;
+  return {
+    cid, size: file.size, sizeMB: Math.round((file.size / (1 << 20)) * 1e6) / 1e6,
+    uris: { ipfs: `ipfs://${cid}`, url: `${base}/ipfs/${cid}` },
+    name, mimeType: file.type || 'application/octet-stream', resumable: true,
+  };
+}
+
+// TUS_HEADERS are the response headers a tus request reads.
+const TUS_HEADERS = ['location', 'upload-offset', 'upload-cid', 'upload-length'];
+
+// tusRequest sends one tus request: a PATCH's body with byte progress (as
+// POST /upload's), the others with fetch. It answers {status, text,
+// headers} (the header names lower-case) or rejects with NETWORK_ERROR or
+// an AbortError.
+async function tusRequest(job, method, url, headers, { body, onProgress } = {}) {
+  if (body) return send({ url, method, headers, body, signal: job.signal, fetch: job.fetch, onProgress: onProgress || (() => {}), responseHeaders: TUS_HEADERS });
+  let resp;
+  try {
+    resp = await job.fetch(url, { method, headers, signal: job.signal, cache: 'no-store' });
+  } catch (err) {
+    if (job.signal && job.signal.aborted) throw abortError(job.signal);
+    throw new NinjaError(0, 'NETWORK_ERROR', `${method} ${url} failed (${err.message})`, { cause: err });
+  }
+  const out = {};
+  for (const h of TUS_HEADERS) out[h] = resp.headers.get(h) || '';
+  return { status: resp.status, text: method === 'HEAD' ? '' : await resp.text(), headers: out };
 }

@@ -6,6 +6,8 @@ async function main(file: File) {
   const n = new Ninja({ url: 'https://x', getToken: async ({ reason }) => ({ token: 't' + reason, expiresAt: Date.now() + 1000 }) });
   const r: UploadResult = await n.upload(file, { onProgress: (p) => console.log(p.loaded / p.total), metadata: { a: 1 } });
   const d = await n.upload([{ file, path: 'site/a.txt' }]);
+  const big = await n.upload(file, { resumableThreshold: 0, chunkSize: 1 << 20, retryDelays: [0, 500], storage: null });
+  const resumed: boolean | undefined = big.resumable;
   const st = await n.status(r.cid);
   const pg = await n.request<{ tokenId: string }>('GET', '/signed-tokens', { page: true });
   pg.items[0].tokenId.toUpperCase();

@@ -83,6 +83,44 @@ window.suite = {
     }
   },
 
+  // One file over tus (above a small forced threshold, in small chunks),
+  // and the same bytes again with one POST /upload, for their CIDs.
+  async tus({ size, threshold, chunkSize }) {
+    const { token } = await backend({ expiresIn: '1h' });
+    const ninja = new Ninja({ url: api, token, resumableThreshold: threshold, chunkSize });
+    const events = [];
+    let remembered = false;
+    const data = bytes(size, 9);
+    const res = await ninja.upload(new File([data], 'resumable.bin'), {
+      onProgress: (p) => {
+        events.push([p.loaded, p.total]);
+        if (Object.keys(localStorage).some((k) => k.startsWith('ninja-tus:'))) remembered = true;
+      },
+    });
+    const left = Object.keys(localStorage).filter((k) => k.startsWith('ninja-tus:')).length;
+    const plain = await new Ninja({ url: api, token, resumableThreshold: Infinity }).upload(new File([data], 'resumable.bin'));
+    log(`tus: ${events.length} events, last ${events.at(-1)}; ${res.cid} (multipart ${plain.cid})`, 'ok');
+    return { cid: res.cid, resumable: res.resumable === true, events, remembered, left, multipartCid: plain.cid, size: res.size };
+  },
+
+  // One file over tus, always the same bytes, name and lastModified (so a
+  // reloaded page finds the upload it remembered), with a fixed token (only
+  // the creating credential may continue an upload). retryDelays [] fails
+  // at the first network error.
+  async tusResume({ size, chunkSize, token, retryDelays }) {
+    const ninja = new Ninja({ url: api, token, resumableThreshold: 0, chunkSize, retryDelays });
+    const file = new File([bytes(size, 5)], 'resumed.bin', { lastModified: 1700000000000 });
+    const events = [];
+    try {
+      const res = await ninja.upload(file, { onProgress: (p) => events.push(p.loaded) });
+      log(`tus resume: ${res.cid}`, 'ok');
+      return { cid: res.cid, events };
+    } catch (err) {
+      log(`tus resume failed: ${err.reason || err.name}`, 'error');
+      return { reason: err.reason || err.name, events, remembered: Object.keys(localStorage).filter((k) => k.startsWith('ninja-tus:')).length };
+    }
+  },
+
   // A file the token's allowedMimeTypes refuse: shown with its reason.
   async refusal() {
     const { token } = await backend({ expiresIn: '1h', mime: 'image/png' });

@@ -8,6 +8,7 @@ import { createUploader } from './uploader.js';
 import { loadFiles, setupFiles } from './files.js';
 import { loadFile, setupFileView } from './file-view.js';
 import { loadQueue, setupPins } from './pins.js';
+import { loadGroups, loadGroup, setupGroups } from './groups.js';
 import { loadTokens, loadKeys, setupKeys } from './keys.js';
 import { loadSigningKeys, loadJWTs, setupCredentials, fillScopeForms } from './credentials.js';
 import { loadAnalytics, redrawAnalytics, setupAnalytics } from './analytics.js';
@@ -21,6 +22,8 @@ const views = {
   files: { needs: 'pins:read', load: loadFiles, always: true },
   file: { needs: 'pins:read', load: (arg) => loadFile(arg), always: true },
   upload: { needs: 'upload' },
+  groups: { needs: 'pins:read', load: loadGroups, always: true },
+  group: { needs: 'pins:read', load: (arg) => loadGroup(arg), always: true },
   pins: { needs: 'pins:read', load: loadQueue, always: true },
   keys: { needs: 'tokens:write', load: loadCredentials, always: true },
   analytics: { needs: 'analytics:read', load: loadAnalytics, show: redrawAnalytics },
@@ -117,16 +120,16 @@ const loaded = new Set();
 let current = '';
 
 // defaultView is the first view the session may use.
-const defaultView = () => Object.keys(views).find((v) => v !== 'file' && can(views[v].needs));
+const defaultView = () => Object.keys(views).find((v) => v !== 'file' && v !== 'group' && can(views[v].needs));
 
 function route() {
   if (!session.who) return;
   const [name, ...rest] = location.hash.slice(1).split('/');
   const arg = decodeURIComponent(rest.join('/'));
   let v = name.startsWith('keys-') ? 'keys' : name;
-  if (!views[v] || !can(views[v].needs) || (v === 'file' && !arg)) v = defaultView();
+  if (!views[v] || !can(views[v].needs) || ((v === 'file' || v === 'group') && !arg)) v = defaultView();
   for (const k of Object.keys(views)) $(`#view-${k}`).hidden = k !== v;
-  const tab = v === 'file' ? 'files' : v;
+  const tab = { file: 'files', group: 'groups' }[v] || v;
   for (const a of $$('#tabs a')) {
     if (a.getAttribute('href') === `#${tab}`) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -160,6 +163,7 @@ createUploader($('#dash-uploader'), { client: () => session.client });
 setupFiles();
 setupFileView();
 setupPins();
+setupGroups();
 setupKeys();
 setupCredentials();
 setupAnalytics();

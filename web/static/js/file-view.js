@@ -1,8 +1,10 @@
 // One file's page (#file/{id}): its record (GET /uploads/{id}), a preview
 // from the gateway, the account's other pins of the same CID, and editing
-// its name, description and metadata (PATCH /uploads/{id}).
+// its name, description and metadata (PATCH /uploads/{id}); its groups
+// (groups.js).
 import { call, can, explain } from './session.js';
 import { unpinRecords } from './files.js';
+import { loadFileGroups } from './groups.js';
 import { el, $, $$, setContent, showError, formatBytes, formatDate, copyButton, gatewayPath } from './util.js';
 
 // Previews load from this server's gateway as separate resources (img,
@@ -27,6 +29,7 @@ export async function loadFile(id) {
   }
   render(current);
   loadOthers(current);
+  loadFileGroups(current);
 }
 
 function render(u) {

@@ -96,8 +96,11 @@ export function createUploader(root, opts) {
           bar.value = bar.max;
           li.dataset.state = 'done';
           li.dataset.cid = res.cid;
+          // Files over the library's resumableThreshold (64 MiB) went over
+          // tus: chunk by chunk, resumed after a dropped connection.
+          li.dataset.transport = res.resumable ? 'tus' : 'multipart';
           li.classList.add('done');
-          stateText.textContent = 'Pinned';
+          stateText.textContent = res.resumable ? 'Pinned (resumable upload)' : 'Pinned';
           // A folder's file is stored as the folder's directory; link to
           // the file inside it.
           const inner = name.includes('/') ? name.split('/').slice(1).join('/') : '';
