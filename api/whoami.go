@@ -16,4 +16,9 @@ type WhoAmI struct {
 	// ExpiresAt is when the credential stops working, in unix
 	// milliseconds; null: never.
 	ExpiresAt *int64 `json:"expiresAt"`
+	// SubdomainGateway is the scheme and host of the subdomain gateway
+	// (https://example.com) when the server has --gateway-domains: there
+	// {cidv1}.ipfs.{host} serves a CID in its own origin, and
+	// {SubdomainGateway}/ipfs/{cid} redirects to it. Empty without.
+	SubdomainGateway string `json:"subdomainGateway,omitempty"`
 }

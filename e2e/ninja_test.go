@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -34,16 +35,33 @@ func startNinja(t *testing.T) *ninja { return startNinjaFetching(t, time.Minute)
 // tests that need a request to fail.
 func startNinjaFetching(t *testing.T, fetchTimeout time.Duration) *ninja {
 	t.Helper()
-	a, err := app.Open(context.Background(), app.Options{
+	return startNinjaWith(t, nil, func(o *app.Options) { o.Fetch = pinning.FetchConfig{Timeout: fetchTimeout} })
+}
+
+// startNinjaWith is startNinja with options changed by opt, serving on ln
+// (nil: a new loopback listener), for a test that needs to know its port
+// before the server is opened (gateway domains name it).
+func startNinjaWith(t *testing.T, ln net.Listener, opt func(*app.Options)) *ninja {
+	t.Helper()
+	opts := app.Options{
 		DataDir: t.TempDir(), Create: true, Network: true,
 		Node:   node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, AllowPrivatePeers: true},
-		Fetch:  pinning.FetchConfig{Timeout: fetchTimeout},
+		Fetch:  pinning.FetchConfig{Timeout: time.Minute},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if opt != nil {
+		opt(&opts)
+	}
+	a, err := app.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(a.Server.Handler())
+	hs := httptest.NewUnstartedServer(a.Server.Handler())
+	if ln != nil {
+		hs.Listener.Close()
+		hs.Listener = ln
+	}
+	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

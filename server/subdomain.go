@@ -159,11 +159,16 @@ func (s *Server) subdomainURL(r *http.Request, c string) string {
 	if len(label) > 63 {
 		return ""
 	}
-	scheme := "http"
+	return s.gatewayScheme(r) + "://" + label + ".ipfs." + s.cfg.GatewayDomains[0] + "/"
+}
+
+// gatewayScheme is the scheme of the subdomain gateway's links: https when
+// the server serves TLS, its public URL is https, or r came over HTTPS.
+func (s *Server) gatewayScheme(r *http.Request) string {
 	if s.cfg.HTTPS || strings.HasPrefix(s.cfg.PublicURL, "https://") || r.TLS != nil || s.proxiedHTTPS(r) {
-		scheme = "https"
+		return "https"
 	}
-	return scheme + "://" + label + ".ipfs." + s.cfg.GatewayDomains[0] + "/"
+	return "http"
 }
 
 // normalizeDomains is the gateway domains as hosts are compared with

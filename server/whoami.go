@@ -25,6 +25,9 @@ func (s *Server) handleWhoAmI(w http.ResponseWriter, r *http.Request) error {
 	for i, sc := range p.Scopes {
 		out.Scopes[i] = string(sc)
 	}
+	if len(s.cfg.GatewayDomains) > 0 {
+		out.SubdomainGateway = s.gatewayScheme(r) + "://" + s.cfg.GatewayDomains[0]
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -42,3 +42,17 @@ func TestWhoAmITellsACredentialItsKindAccountScopesAndExpiry(t *testing.T) {
 		t.Errorf("no credential: %d %s", r.status, r.body)
 	}
 }
+
+// With gateway domains, whoami names the subdomain gateway, so the
+// dashboard can link each file to its own origin; without, it says
+// nothing of one.
+func TestWhoAmINamesTheSubdomainGatewayWhenThereIsOne(t *testing.T) {
+	e := newEnv(t, withGatewayDomains("example.com", "other.example"))
+	if m := e.get("/auth/whoami", e.key).json(t); m["subdomainGateway"] != "http://example.com" {
+		t.Errorf("with gateway domains: subdomainGateway %v, want http://example.com", m["subdomainGateway"])
+	}
+	plain := newEnv(t)
+	if m := plain.get("/auth/whoami", plain.key).json(t); m["subdomainGateway"] != nil {
+		t.Errorf("without gateway domains: subdomainGateway %v, want none", m["subdomainGateway"])
+	}
+}

@@ -2,7 +2,7 @@
 // from the gateway, the account's other pins of the same CID, and editing
 // its name, description and metadata (PATCH /uploads/{id}); its groups
 // (groups.js).
-import { call, can, explain } from './session.js';
+import { call, can, explain, session } from './session.js';
 import { unpinRecords } from './files.js';
 import { loadFileGroups } from './groups.js';
 import { el, $, $$, setContent, showError, formatBytes, formatDate, copyButton, gatewayPath } from './util.js';
@@ -32,6 +32,20 @@ export async function loadFile(id) {
   loadFileGroups(current);
 }
 
+// subdomainRow links the file to its own origin on the subdomain gateway,
+// when the server has one: {cid}.ipfs.{domain} for a CIDv1 in base32, and
+// for any other form the domain's /ipfs/ path, which the gateway
+// redirects to that origin (converting a CIDv0).
+function subdomainRow(row, cid) {
+  const base = session.who && session.who.subdomainGateway;
+  if (!base) return null;
+  const u = new URL(base);
+  const href = /^b[a-z2-7]+$/.test(cid) && cid.length <= 63
+    ? `${u.protocol}//${cid}.ipfs.${u.host}/`
+    : `${base}/ipfs/${encodeURIComponent(cid)}`;
+  return row('Subdomain', el('a', { href, target: '_blank', rel: 'noopener', id: 'file-subdomain' }, href));
+}
+
 function render(u) {
   $('#file-h').textContent = u.name || '(unnamed)';
   const link = gatewayPath(u.cid);
@@ -45,6 +59,7 @@ function render(u) {
     row('Created', formatDate(u.created)),
     row('Uploaded with', u.API_KEY_PREFIX ? el('code', {}, u.API_KEY_PREFIX) : '–'),
     row('Gateway', el('a', { href: link, target: '_blank', rel: 'noopener', id: 'file-gateway' }, (u.uris && u.uris.url) || link)),
+    subdomainRow(row, u.cid),
     row('IPFS URI', el('code', { class: 'cid' }, `ipfs://${u.cid}`)));
   $('#file-name').value = u.name || '';
   $('#file-desc').value = u.description || '';
