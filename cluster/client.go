@@ -121,6 +121,7 @@ type Status struct {
 	CID         string                `json:"cid"`
 	Name        string                `json:"name"`
 	Allocations []string              `json:"allocations"`
+	Metadata    map[string]string     `json:"metadata"`
 	PeerMap     map[string]PeerStatus `json:"peer_map"`
 }
 
@@ -174,27 +175,39 @@ func (c *Client) Status(ctx context.Context, cid string) (Status, error) {
 // Allocations calls fn with every pin of the pin set (GET /allocations,
 // a stream of JSON objects).
 func (c *Client) Allocations(ctx context.Context, fn func(Pin) error) error {
-	resp, err := c.send(ctx, http.MethodGet, "/allocations", url.Values{"filter": {"pin"}})
+	return stream(c, ctx, "/allocations", url.Values{"filter": {"pin"}}, fn)
+}
+
+// stream decodes a streamed answer (JSON objects back to back, errors in
+// the X-Stream-Error trailer) into fn.
+func stream[T any](c *Client, ctx context.Context, path string, q url.Values, fn func(T) error) error {
+	resp, err := c.send(ctx, http.MethodGet, path, q)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	dec := json.NewDecoder(resp.Body)
 	for {
-		var p Pin
-		if err := dec.Decode(&p); err == io.EOF {
+		var v T
+		if err := dec.Decode(&v); err == io.EOF {
 			break
 		} else if err != nil {
-			return fmt.Errorf("cluster allocations: %w", err)
+			return fmt.Errorf("cluster GET %s: %w", path, err)
 		}
-		if err := fn(p); err != nil {
+		if err := fn(v); err != nil {
 			return err
 		}
 	}
 	if e := resp.Trailer.Get("X-Stream-Error"); e != "" {
-		return fmt.Errorf("cluster allocations: %s", e)
+		return fmt.Errorf("cluster GET %s: %s", path, e)
 	}
 	return nil
+}
+
+// StatusAll calls fn with the status of every pin of the pin set (GET
+// /pins, a stream of JSON objects).
+func (c *Client) StatusAll(ctx context.Context, fn func(Status) error) error {
+	return stream(c, ctx, "/pins", nil, fn)
 }
 
 // ID reads the peer's identity (GET /id).

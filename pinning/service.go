@@ -177,6 +177,9 @@ type Config struct {
 	// Resumable configures resumable (tus) uploads; without a Dir they are
 	// disabled.
 	Resumable ResumableConfig
+	// Cluster replicates every pin to an IPFS Cluster (cluster.go); without
+	// a Client nothing Cluster-related starts.
+	Cluster ClusterConfig
 	// Observer receives metrics; nil means none.
 	Observer Observer
 	// Now is the clock; nil means time.Now.
@@ -203,6 +206,7 @@ type Service struct {
 	fetch     *fetcher // nil when fetching is disabled
 	reads     gatewayReads
 	tus       *resumables // nil when resumable uploads are disabled
+	repl      *replicator // nil without a Cluster
 
 	bg   context.Context    // the background work's, done at Close
 	stop context.CancelFunc // ends the background work below
@@ -255,6 +259,19 @@ func New(cfg Config) (*Service, error) {
 	if s.tus != nil {
 		s.wg.Add(1)
 		go s.runSweeper(bg)
+	}
+	if cfg.Cluster.Client != nil {
+		r, err := newReplicator(s, cfg.Cluster)
+		if err != nil {
+			stop()
+			s.wg.Wait()
+			if s.fetch != nil {
+				s.fetch.close(context.Background())
+			}
+			return nil, fmt.Errorf("pinning: cluster: %w", err)
+		}
+		s.repl = r
+		r.start(bg, &s.wg)
 	}
 	return s, nil
 }
