@@ -110,10 +110,11 @@ type Pin struct {
 
 // PeerStatus is one peer's state of a CID (api.PinInfoShort).
 type PeerStatus struct {
-	PeerName string `json:"peername"`
-	IPFS     string `json:"ipfs_peer_id"`
-	Status   string `json:"status"` // pinned, pinning, pin_queued, remote, pin_error, …
-	Error    string `json:"error"`
+	PeerName string   `json:"peername"`
+	IPFS     string   `json:"ipfs_peer_id"`
+	IPFSAddr []string `json:"ipfs_peer_addresses"` // the peer's IPFS daemon's swarm addresses
+	Status   string   `json:"status"`              // pinned, pinning, pin_queued, remote, pin_error, …
+	Error    string   `json:"error"`
 }
 
 // Status is a CID's state on every peer (api.GlobalPinInfo).

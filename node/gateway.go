@@ -46,7 +46,7 @@ func (n *Node) setupGateway(timeout time.Duration) error {
 	// takes any read error (a spent budget included) for a miss and asks
 	// the exchange, and the offline exchange would read the same block
 	// from the store unbudgeted.
-	bs := budgetedBlockstore{n.bstore}
+	bs := remoteBlockstore{budgetedBlockstore{n.bstore}, n}
 	blocksBackend, err := gateway.NewBlocksBackend(
 		blockservice.New(bs, nil),
 		gateway.WithGetBlockTimeout(gatewayBlockTimeout),
@@ -65,7 +65,7 @@ func (n *Node) setupGateway(timeout time.Duration) error {
 		MaxRequestDuration:   timeout,
 		MetricsRegistry:      n.metrics,
 	}, n.gateway)
-	n.gatewayHandler = &gatewayHandler{inner: h}
+	n.gatewayHandler = &gatewayHandler{inner: h, n: n}
 	return nil
 }
 
@@ -107,6 +107,7 @@ func (n *Node) Gateway() http.Handler {
 // gatewayHandler is boxo's handler behind the node's request checks.
 type gatewayHandler struct {
 	inner http.Handler
+	n     *Node
 }
 
 func (h *gatewayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -125,6 +126,10 @@ func (h *gatewayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if why := unservableCID(r.URL.Path); why != "" {
 			writeError(w, http.StatusBadRequest, "INVALID_CID", why)
 			return
+		}
+		root, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/ipfs/"), "/")
+		if c, err := cid.Decode(root); err == nil && h.n != nil {
+			r = r.WithContext(h.n.withRemote(r.Context(), c))
 		}
 		h.inner.ServeHTTP(w, r)
 	}

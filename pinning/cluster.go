@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/ipfs/go-cid"
 
 	"github.com/ninja-ipfs/ninja/cluster"
 	"github.com/ninja-ipfs/ninja/store"
@@ -87,6 +91,9 @@ type replicator struct {
 	st    ClusterStore
 	kick  chan struct{}
 	watch chan string // CIDs just pinned on the Cluster, to follow to replication-min
+
+	cached     atomic.Int64 // bytes fetched back since the last collection
+	collecting atomic.Bool
 
 	mu         sync.Mutex
 	lastRepair int // CIDs the last reconciliation re-queued (tests, docs)
@@ -468,4 +475,52 @@ func (r *replicator) evictable() (map[string]bool, error) {
 		return nil
 	})
 	return out, err
+}
+
+// remotePeers is the node's RemoteSource.Peers: a root that a pin names
+// may be read back from the IPFS daemons of the Cluster peers that report
+// it pinned; any other root stays local-only.
+func (r *replicator) remotePeers(ctx context.Context, root cid.Cid) ([]string, bool) {
+	held, err := r.st.Held(root.String())
+	if err != nil || !held {
+		return nil, false
+	}
+	st, err := r.c.Status(ctx, root.String())
+	if err != nil {
+		r.s.log.Warn("cluster: status for a read of an evicted CID", "cid", root, "err", err)
+		return nil, true // peers already connected may still have it
+	}
+	var addrs []string
+	for _, p := range st.PeerMap {
+		if p.Status != "pinned" {
+			continue
+		}
+		for _, a := range p.IPFSAddr {
+			if !strings.Contains(a, "/p2p/") && p.IPFS != "" {
+				a += "/p2p/" + p.IPFS
+			}
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs, true
+}
+
+// fetched is the node's RemoteSource.Fetched: the blocks read back are
+// unpinned, so a collection drops them; one runs whenever more than
+// LocalCacheBytes came in since the last, which bounds the cache.
+func (r *replicator) fetched(n int) {
+	limit := r.cfg.LocalCacheBytes
+	if limit <= 0 {
+		limit = 256 << 20
+	}
+	if r.cached.Add(int64(n)) < limit || !r.collecting.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer r.collecting.Store(false)
+		r.cached.Store(0)
+		if _, err := r.s.CollectGarbage(r.s.bg); err != nil && r.s.bg.Err() == nil {
+			r.s.log.Warn("cluster: collect the read-back cache", "err", err)
+		}
+	}()
 }

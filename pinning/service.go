@@ -121,6 +121,9 @@ type Node interface {
 	GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (node.GCStats, error)
 	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
 	Announce(c cid.Cid)
+	// SetRemoteSource lets the gateway read missing blocks of the roots
+	// it allows from other peers (local retention, cluster.go).
+	SetRemoteSource(rs node.RemoteSource)
 	PeerID() string
 	Addrs() []string
 	Peers() []string
@@ -272,6 +275,9 @@ func New(cfg Config) (*Service, error) {
 		}
 		s.repl = r
 		r.start(bg, &s.wg)
+		if r.cfg.Evict {
+			s.node.SetRemoteSource(node.RemoteSource{Peers: r.remotePeers, Fetched: r.fetched})
+		}
 	}
 	return s, nil
 }
@@ -281,6 +287,9 @@ func New(cfg Config) (*Service, error) {
 // Requests cut short stay queued or pinning in the store and resume on the
 // next start.
 func (s *Service) Close(ctx context.Context) error {
+	if s.repl != nil && s.repl.cfg.Evict {
+		s.node.SetRemoteSource(node.RemoteSource{})
+	}
 	s.stop()
 	s.wg.Wait()
 	if s.fetch == nil {
