@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/ninja-ipfs/ninja/cluster"
 	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/token"
 )
@@ -195,6 +196,30 @@ func TestClusterReplication(t *testing.T) {
 			t.Fatal(err)
 		}
 		poll(t, time.Minute, "the reconciler to pin it again", func() bool { return len(rig.pinnedOn(c)) >= 2 })
+
+		// A Cluster pin with this ninja's marker that no ninja pin holds
+		// (its unpin lost, say) is unpinned; one without it (another user
+		// of the Cluster) is left alone.
+		add := func() string {
+			f := filepath.Join(t.TempDir(), "x")
+			os.WriteFile(f, randomBytes(t, 4096), 0o600)
+			return rig.peers[1].kubo.run("add", "-q", "--cid-version", "1", f)
+		}
+		stray, foreign := add(), add()
+		if _, err := rig.client(1).Pin(t.Context(), stray, cluster.PinOptions{Metadata: map[string]string{"ninja": n.node.PeerID()}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rig.client(1).Pin(t.Context(), foreign, cluster.PinOptions{Metadata: map[string]string{"owner": "someone else"}}); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, time.Minute, "the reconciler to unpin the stray pin", func() bool { return !rig.inPinSet(stray) })
+		if _, err := n.app.Service.Reconcile(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		if !rig.inPinSet(foreign) {
+			t.Fatal("the reconciler unpinned a Cluster pin that is not ninja's")
+		}
 	})
 
 	t.Run("AckReplicas", func(t *testing.T) {

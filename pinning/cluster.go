@@ -53,6 +53,7 @@ type ClusterStore interface {
 	HeldCIDs(fn func(cid string) error) error
 	Held(cid string) (bool, error)
 	SetReplication(cid string, r store.Replication, min int) error
+	SetReplications(reps map[string]store.Replication, min int) error
 	Replications(cids []string) (map[string]store.Replication, error)
 	ReplicatedSince(fn func(cid string, since time.Time) error) error
 }
@@ -340,6 +341,15 @@ func (r *replicator) reconcile(ctx context.Context) (int, error) {
 	}
 	onCluster := map[string]bool{}
 	var unpin []store.ClusterOp
+	reps := map[string]store.Replication{}
+	flush := func() error {
+		if len(reps) == 0 {
+			return nil
+		}
+		err := r.st.SetReplications(reps, r.minPeers())
+		clear(reps)
+		return err
+	}
 	me := r.s.node.PeerID()
 	err = r.c.StatusAll(ctx, func(st cluster.Status) error {
 		onCluster[st.CID] = true
@@ -351,7 +361,10 @@ func (r *replicator) reconcile(ctx context.Context) (int, error) {
 			return err
 		}
 		if held {
-			r.record(st.CID, st)
+			reps[st.CID] = store.Replication{Pinned: len(st.Pinned()), Peers: st.Pinned(), Checked: r.s.now().UTC()}
+			if len(reps) >= 1000 {
+				return flush()
+			}
 			return nil
 		}
 		if st.Metadata["ninja"] == me {
@@ -359,6 +372,9 @@ func (r *replicator) reconcile(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		return 0, err
 	}

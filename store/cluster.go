@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -218,31 +219,78 @@ func (s *Store) Held(cid string) (bool, error) {
 // replication-min, for Replication.Since. A CID no pin holds is not
 // recorded (and its record is deleted).
 func (s *Store) SetReplication(cid string, r Replication, min int) error {
+	return s.SetReplications(map[string]Replication{cid: r}, min)
+}
+
+// SetReplications is SetReplication for many CIDs in one transaction (the
+// reconciler's pass). A record whose count and peers did not change is
+// not rewritten, and a pass that changes nothing writes nothing.
+func (s *Store) SetReplications(reps map[string]Replication, min int) error {
+	type put struct {
+		cid string
+		r   *Replication // nil: delete
+	}
+	var puts []put
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketClusterRep)
+		for cid, r := range reps {
+			held, err := heldCID(tx, cid)
+			if err != nil {
+				return err
+			}
+			var old Replication
+			err = getJSON(b, []byte(cid), &old)
+			if err != nil && err != ErrNotFound {
+				return err
+			}
+			if !held {
+				if err == nil {
+					puts = append(puts, put{cid, nil})
+				}
+				continue
+			}
+			if r.Checked.IsZero() {
+				r.Checked = s.now().UTC()
+			}
+			switch {
+			case r.Pinned < max(min, 1):
+				r.Since = time.Time{}
+			case !old.Since.IsZero():
+				r.Since = old.Since
+			default:
+				r.Since = r.Checked
+			}
+			if err == nil && old.Pinned == r.Pinned && slices.Equal(old.Peers, r.Peers) && old.Since.Equal(r.Since) {
+				continue
+			}
+			puts = append(puts, put{cid, &r})
+		}
+		return nil
+	})
+	if err != nil || len(puts) == 0 {
+		return err
+	}
 	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketClusterRep)
-		held, err := heldCID(tx, cid)
-		if err != nil {
-			return err
+		for _, p := range puts {
+			if p.r == nil {
+				if err := b.Delete([]byte(p.cid)); err != nil {
+					return err
+				}
+				continue
+			}
+			// A CID whose last pin went between the read and now has no
+			// record to keep.
+			if held, err := heldCID(tx, p.cid); err != nil {
+				return err
+			} else if !held {
+				continue
+			}
+			if err := putJSON(b, []byte(p.cid), p.r); err != nil {
+				return err
+			}
 		}
-		if !held {
-			return b.Delete([]byte(cid))
-		}
-		var old Replication
-		if err := getJSON(b, []byte(cid), &old); err != nil && err != ErrNotFound {
-			return err
-		}
-		if r.Checked.IsZero() {
-			r.Checked = s.now().UTC()
-		}
-		switch {
-		case r.Pinned < max(min, 1):
-			r.Since = time.Time{}
-		case !old.Since.IsZero():
-			r.Since = old.Since
-		default:
-			r.Since = r.Checked
-		}
-		return putJSON(b, []byte(cid), &r)
+		return nil
 	})
 }
 
