@@ -189,6 +189,12 @@ func (a *App) registerGauges() {
 	m.Counter("ninja_bitswap_bytes_sent_total", "Bytes bitswap served to peers.", func() float64 {
 		return float64(n.Stats(context.Background()).BitswapBytesSent)
 	})
+	if a.Cluster != nil {
+		m.Gauge("ninja_cluster_outbox", "Cluster pin and unpin operations waiting in the outbox.", func() float64 {
+			n, _ := svc.ClusterStats()
+			return float64(n)
+		})
+	}
 	st := a.Store
 	m.GaugeVec("ninja_pins", "Pin records by status, all accounts.", "status", func() map[string]float64 {
 		u, err := st.AccountUsage("")

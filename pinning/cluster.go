@@ -95,6 +95,9 @@ type replicator struct {
 
 	cached     atomic.Int64 // bytes fetched back since the last collection
 	collecting atomic.Bool
+	gcMu       sync.Mutex // guards closed and gcs' Add against close's Wait
+	closed     bool
+	gcs        sync.WaitGroup // the read-back cache's collections
 
 	mu         sync.Mutex
 	lastRepair int // CIDs the last reconciliation re-queued (tests, docs)
@@ -532,11 +535,28 @@ func (r *replicator) fetched(n int) {
 	if r.cached.Add(int64(n)) < limit || !r.collecting.CompareAndSwap(false, true) {
 		return
 	}
+	r.gcMu.Lock()
+	defer r.gcMu.Unlock()
+	if r.closed {
+		r.collecting.Store(false)
+		return
+	}
+	r.gcs.Add(1)
 	go func() {
+		defer r.gcs.Done()
 		defer r.collecting.Store(false)
 		r.cached.Store(0)
 		if _, err := r.s.CollectGarbage(r.s.bg); err != nil && r.s.bg.Err() == nil {
 			r.s.log.Warn("cluster: collect the read-back cache", "err", err)
 		}
 	}()
+}
+
+// close waits for a read-back collection in progress (after the
+// service's background context was cancelled, so it stops soon).
+func (r *replicator) close() {
+	r.gcMu.Lock()
+	r.closed = true
+	r.gcMu.Unlock()
+	r.gcs.Wait()
 }

@@ -292,6 +292,9 @@ func (s *Service) Close(ctx context.Context) error {
 	}
 	s.stop()
 	s.wg.Wait()
+	if s.repl != nil {
+		s.repl.close()
+	}
 	if s.fetch == nil {
 		return nil
 	}
