@@ -27,6 +27,10 @@ type PinataFile struct {
 	// Status is ninja's: pinned, or a pin request's queued, pinning or
 	// failed.
 	Status string `json:"status,omitempty"`
+	// Replicas is ninja's too (Pinata's file object has no replication
+	// field): the CID's copies on the IPFS Cluster behind ninja, as in GET
+	// /pins/{cid}; absent without a Cluster.
+	Replicas *Replicas `json:"replicas,omitempty"`
 }
 
 // PinataFileList answers GET /v3/files/{network}.

@@ -56,6 +56,24 @@ func psaDelete(t *testing.T, base, cred, id string) {
 	}
 }
 
+// getJSON GETs url with cred and decodes the 200 answer into v.
+func getJSON(t *testing.T, url, cred string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+cred)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // pinStatus is GET /pins/{cid}.
 func pinStatus(t *testing.T, base, cred, c string) map[string]any {
 	t.Helper()
@@ -129,6 +147,30 @@ func TestClusterReplication(t *testing.T) {
 		info, _ := psaPins(t, n.url, n.key, c)[0]["info"].(map[string]any)
 		if info["replicas"] != "2" || info["replica_peers"] == "" {
 			t.Fatalf("PSA info %v, want replicas 2 and the peers", info)
+		}
+		var v3 struct {
+			Data struct {
+				Files []struct {
+					Replicas struct{ Count int } `json:"replicas"`
+				} `json:"files"`
+			} `json:"data"`
+		}
+		getJSON(t, n.url+"/v3/files/public?cid="+c, n.key, &v3)
+		if len(v3.Data.Files) != 1 || v3.Data.Files[0].Replicas.Count != 2 {
+			t.Fatalf("Pinata v3 file list %+v, want replicas.count 2", v3)
+		}
+		var legacy struct {
+			Rows []struct {
+				Regions []struct {
+					RegionID string `json:"regionId"`
+					Current  int    `json:"currentReplicationCount"`
+					Desired  int    `json:"desiredReplicationCount"`
+				} `json:"regions"`
+			} `json:"rows"`
+		}
+		getJSON(t, n.url+"/data/pinList?hashContains="+c, n.key, &legacy)
+		if len(legacy.Rows) != 1 || len(legacy.Rows[0].Regions) != 1 || legacy.Rows[0].Regions[0].Current != 2 || legacy.Rows[0].Regions[0].Desired != 2 {
+			t.Fatalf("Pinata pinList %+v, want one region with 2 of 2 copies", legacy)
 		}
 	})
 
