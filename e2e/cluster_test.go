@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,6 +172,34 @@ func TestClusterReplication(t *testing.T) {
 		getJSON(t, n.url+"/data/pinList?hashContains="+c, n.key, &legacy)
 		if len(legacy.Rows) != 1 || len(legacy.Rows[0].Regions) != 1 || legacy.Rows[0].Regions[0].Current != 2 || legacy.Rows[0].Regions[0].Desired != 2 {
 			t.Fatalf("Pinata pinList %+v, want one region with 2 of 2 copies", legacy)
+		}
+	})
+
+	t.Run("APinByCIDIsReplicatedOnceNinjaHasFetchedIt", func(t *testing.T) {
+		// A file only a Kubo outside the Cluster has, pinned through the
+		// PSA with that Kubo as origin.
+		src := startKubo(t)
+		f := filepath.Join(t.TempDir(), "src")
+		data := randomBytes(t, 1<<20+3)
+		os.WriteFile(f, data, 0o600)
+		c := src.run("add", "-q", "--cid-version", "1", f)
+		origins, _ := json.Marshal(strings.Fields(src.run("id", "-f", "<addrs>")))
+		req, _ := http.NewRequest("POST", n.url+"/psa/pins", strings.NewReader(`{"cid":"`+c+`","origins":`+string(origins)+`}`))
+		req.Header.Set("Authorization", "Bearer "+n.key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST /psa/pins: %d", resp.StatusCode)
+		}
+		poll(t, 2*time.Minute, "the Cluster to pin the fetched CID on 2 peers", func() bool { return len(rig.pinnedOn(c)) >= 2 })
+		on := rig.pinnedOn(c)
+		got, code, err := clusterGatewayGet(rig.peerByID(on[0]).gateway, c)
+		if err != nil || code != 200 || !bytes.Equal(got, data) {
+			t.Fatalf("a Cluster peer's gateway: %d, %d bytes (%v)", code, len(got), err)
 		}
 	})
 
