@@ -127,6 +127,10 @@ func newReplicator(s *Service, cfg ClusterConfig) (*replicator, error) {
 	if cfg.AckReplicas < 0 {
 		return nil, fmt.Errorf("ack-replicas must not be negative")
 	}
+	if cfg.ReplicationMax > 0 && cfg.AckReplicas > cfg.ReplicationMax {
+		s.log.Warn("cluster: --ack-replicas is above --replication-max: every upload will wait for --ack-timeout and get 504",
+			"ack_replicas", cfg.AckReplicas, "replication_max", cfg.ReplicationMax)
+	}
 	return &replicator{s: s, cfg: cfg, c: cfg.Client, st: st, kick: make(chan struct{}, 1),
 		watch: make(chan string, 1024), reconciled: make(chan struct{}, 1)}, nil
 }
