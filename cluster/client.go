@@ -24,6 +24,23 @@ import (
 // ErrNotFound is a CID the Cluster's pin set does not hold.
 var ErrNotFound = errors.New("not in the cluster's pin set")
 
+// StatusError is an answer of the Cluster's other than 2xx (the Cluster
+// is up and said no); any other error means it was not reached.
+type StatusError struct {
+	Method, Path string
+	Code         int
+	Message      string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("cluster %s %s: %d %s: %s", e.Method, e.Path, e.Code, http.StatusText(e.Code), e.Message)
+}
+
+// Is makes a 404 ErrNotFound.
+func (e *StatusError) Is(target error) bool {
+	return target == ErrNotFound && e.Code == http.StatusNotFound
+}
+
 // Config configures a Client.
 type Config struct {
 	// API is the REST API's base URL, e.g. http://127.0.0.1:9094.
@@ -250,10 +267,7 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values) (*
 		if json.Unmarshal(body, &e) == nil && e.Message != "" {
 			msg = e.Message
 		}
-		if resp.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("cluster %s %s: %w: %s", method, path, ErrNotFound, msg)
-		}
-		return nil, fmt.Errorf("cluster %s %s: %s: %s", method, path, resp.Status, msg)
+		return nil, &StatusError{Method: method, Path: path, Code: resp.StatusCode, Message: msg}
 	}
 	return resp, nil
 }

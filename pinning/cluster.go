@@ -195,6 +195,7 @@ func (r *replicator) drainOnce(ctx context.Context) time.Duration {
 		return r.cfg.RetryMax
 	}
 	next := idle
+	progress := false
 	blocked := map[string]bool{}
 	for _, op := range ops {
 		if ctx.Err() != nil {
@@ -220,14 +221,21 @@ func (r *replicator) drainOnce(ctx context.Context) time.Duration {
 			if err := r.st.ClusterOpRetry(op.Seq, op.Attempts+1, now.Add(d), err.Error()); err != nil {
 				r.s.log.Error("cluster outbox", "err", err)
 			}
+			var answer *cluster.StatusError
+			if !errors.As(err, &answer) {
+				// Not reached: the rest would fail alike. Wait out this
+				// operation's backoff before trying anything again.
+				return d
+			}
 			continue
 		}
+		progress = true
 		if err := r.st.ClusterOpDone(op.Seq); err != nil {
 			r.s.log.Error("cluster outbox", "err", err)
 		}
 	}
-	if len(ops) == 1000 {
-		return 0
+	if len(ops) == 1000 && progress {
+		return 0 // more behind these
 	}
 	return next
 }
