@@ -52,8 +52,9 @@ $(KUBO_BIN):
 
 # IPFS Cluster v1.1.6 (ipfs-cluster-service and ipfs-cluster-ctl) from the
 # Go module proxy, for the Cluster end-to-end tests (e2e/cluster_rig_test.go).
-cluster: $(CLUSTER_DIR)/ipfs-cluster-service $(CLUSTER_DIR)/ipfs-cluster-ctl
-$(CLUSTER_DIR)/ipfs-cluster-service $(CLUSTER_DIR)/ipfs-cluster-ctl:
+# One recipe makes both (the service's file stands for the pair).
+cluster: $(CLUSTER_DIR)/ipfs-cluster-service
+$(CLUSTER_DIR)/ipfs-cluster-service:
 	mkdir -p $(CLUSTER_DIR)
 	cd $(CLUSTER_DIR) && { test -f go.mod || $(GO) mod init cl; } && \
 		$(GO) get github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service@v1.1.6 \
