@@ -7,7 +7,7 @@ export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ninja-ipfs/ninja/cli.version=$(VERSION)
 
-.PHONY: build run test e2e bench fuzz vet kubo pebble vuln release
+.PHONY: build run test e2e bench fuzz vet kubo cluster pebble vuln release
 
 build:
 	$(GO) build -buildvcs=auto -ldflags "$(LDFLAGS)" -o bin/ninja .
@@ -38,8 +38,9 @@ test:
 # KUBO_BIN defaults to the build `make kubo` makes.
 KUBO_BIN ?= $(CURDIR)/.cache/kubo/ipfs
 PEBBLE_BIN ?= $(CURDIR)/.cache/pebble/pebble
+CLUSTER_DIR ?= $(CURDIR)/.cache/cluster
 e2e:
-	KUBO_BIN=$(KUBO_BIN) PEBBLE_BIN=$(PEBBLE_BIN) $(GO) test -race -count=1 -timeout 30m -tags e2e ./e2e/...
+	KUBO_BIN=$(KUBO_BIN) PEBBLE_BIN=$(PEBBLE_BIN) CLUSTER_DIR=$(CLUSTER_DIR) $(GO) test -race -count=1 -timeout 30m -tags e2e ./e2e/...
 
 # Kubo v0.43.0 from the Go module proxy, for e2e tests and benchmarks.
 kubo: $(KUBO_BIN)
@@ -48,6 +49,18 @@ $(KUBO_BIN):
 	cd $(dir $(KUBO_BIN)) && { test -f go.mod || $(GO) mod init kb; } && \
 		$(GO) get github.com/ipfs/kubo/cmd/ipfs@v0.43.0 && \
 		$(GO) build -o ipfs github.com/ipfs/kubo/cmd/ipfs
+
+# IPFS Cluster v1.1.6 (ipfs-cluster-service and ipfs-cluster-ctl) from the
+# Go module proxy, for the Cluster end-to-end tests (e2e/cluster_rig_test.go).
+# One recipe makes both; the service is built last, so its file stands for the pair.
+cluster: $(CLUSTER_DIR)/ipfs-cluster-service
+$(CLUSTER_DIR)/ipfs-cluster-service:
+	mkdir -p $(CLUSTER_DIR)
+	cd $(CLUSTER_DIR) && { test -f go.mod || $(GO) mod init cl; } && \
+		$(GO) get github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service@v1.1.6 \
+			github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl@v1.1.6 && \
+		$(GO) build -o ipfs-cluster-ctl github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl && \
+		$(GO) build -o ipfs-cluster-service github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service
 
 # Pebble v2.8.0, Let's Encrypt's ACME test server, from the Go module
 # proxy, for the ACME end-to-end test (e2e/acme_test.go).

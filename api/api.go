@@ -269,6 +269,19 @@ type PinStatus struct {
 	DagSize     int64             `json:"dagSize,omitempty"`
 	RequestID   string            `json:"requestId,omitempty"`
 	Reason      string            `json:"reason,omitempty"`
+	// Replicas is the CID's copies on the IPFS Cluster behind ninja, as
+	// the Cluster last reported them; absent without a Cluster.
+	Replicas *Replicas `json:"replicas,omitempty"`
+}
+
+// Replicas is a CID's replication on the Cluster: how many peers report
+// it pinned (Count), which (Peers, Cluster peer ids), the replication
+// factor asked for (Min) and when the Cluster was last asked (Checked).
+type Replicas struct {
+	Count   int      `json:"count"`
+	Min     int      `json:"min"`
+	Peers   []string `json:"peers"`
+	Checked string   `json:"checked,omitempty"`
 }
 
 // PinByCIDRequest is the body of IPFS.NINJA's POST /pin.

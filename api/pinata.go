@@ -27,6 +27,10 @@ type PinataFile struct {
 	// Status is ninja's: pinned, or a pin request's queued, pinning or
 	// failed.
 	Status string `json:"status,omitempty"`
+	// Replicas is ninja's too (Pinata's file object has no replication
+	// field): the CID's copies on the IPFS Cluster behind ninja, as in GET
+	// /pins/{cid}; absent without a Cluster.
+	Replicas *Replicas `json:"replicas,omitempty"`
 }
 
 // PinataFileList answers GET /v3/files/{network}.
@@ -227,16 +231,26 @@ type PinataHashMetadata struct {
 
 // PinataPinRow is one row of GET /data/pinList.
 type PinataPinRow struct {
-	ID            string            `json:"id"`
-	IpfsPinHash   string            `json:"ipfs_pin_hash"`
-	Size          int64             `json:"size"`
-	UserID        string            `json:"user_id"`
-	DatePinned    string            `json:"date_pinned"`
-	DateUnpinned  *string           `json:"date_unpinned"`
-	Metadata      PinataRowMetadata `json:"metadata"`
-	Regions       []any             `json:"regions"`
-	MimeType      string            `json:"mime_type"`
-	NumberOfFiles int64             `json:"number_of_files"`
+	ID           string            `json:"id"`
+	IpfsPinHash  string            `json:"ipfs_pin_hash"`
+	Size         int64             `json:"size"`
+	UserID       string            `json:"user_id"`
+	DatePinned   string            `json:"date_pinned"`
+	DateUnpinned *string           `json:"date_unpinned"`
+	Metadata     PinataRowMetadata `json:"metadata"`
+	// Regions is Pinata's replication report: with a Cluster, one region
+	// "ninja-cluster" whose currentReplicationCount is the peers holding
+	// the CID and desiredReplicationCount replication-min; else empty.
+	Regions       []any  `json:"regions"`
+	MimeType      string `json:"mime_type"`
+	NumberOfFiles int64  `json:"number_of_files"`
+}
+
+// PinataRegion is a pinList row's region (Pinata's replication report).
+type PinataRegion struct {
+	RegionID                string `json:"regionId"`
+	CurrentReplicationCount int    `json:"currentReplicationCount"`
+	DesiredReplicationCount int    `json:"desiredReplicationCount"`
 }
 
 // PinataRowMetadata is a pinList row's metadata.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/ninja-ipfs/ninja/cluster"
 	"github.com/ninja-ipfs/ninja/metrics"
 	"github.com/ninja-ipfs/ninja/node"
 	"github.com/ninja-ipfs/ninja/pinning"
@@ -70,6 +71,11 @@ type Options struct {
 	// (lower case, maybe with a port): Open gives them to both the node's
 	// gateway, which serves them, and the server, which isolates them.
 	GatewayDomains []string
+	// ClusterAPI is the IPFS Cluster whose REST API every pin is
+	// replicated to, with Replication's factors and waits; with an empty
+	// ClusterAPI.API nothing Cluster-related is opened or started.
+	ClusterAPI  cluster.Config
+	Replication pinning.ClusterConfig
 	// Server configures the HTTP server (its Logger is set by Open).
 	Server server.Config
 	// Store configures the database (its Logger is set by Open).
@@ -89,6 +95,7 @@ type App struct {
 	Metrics *metrics.Metrics
 	Hasher  *token.Hasher
 	Signer  *token.Signer
+	Cluster *cluster.Client // nil without --cluster-api
 
 	version string // reported in backups' manifests
 
@@ -115,6 +122,18 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	so := opts.Store
 	so.Logger = opts.Logger
+	repl := opts.Replication
+	repl.Client = nil
+	if opts.ClusterAPI.API != "" && opts.Create { // a server; the CLI's offline commands leave it to the reconciler
+		c, err := cluster.New(opts.ClusterAPI)
+		if err != nil {
+			return nil, err
+		}
+		a.Cluster = c
+		a.closers = append(a.closers, c.Close)
+		repl.Client = c
+		so.ClusterOutbox = true
+	}
 	// A database that must exist (a client command's, or one beside a
 	// block store that holds blocks) is never created empty by the store.
 	so.MustExist = so.MustExist || !opts.Create || (a.Layout.hasBlocks() && !opts.AcceptEmptyDatabase)
@@ -136,7 +155,7 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	a.Service, err = pinning.New(pinning.Config{
 		Store: a.Store, Node: a.Node, Hasher: a.Hasher, Signer: a.Signer,
 		MaxUploadBytes: opts.MaxUploadBytes, MaxFilesPerUpload: opts.MaxFilesPerUpload, Fetch: fetch,
-		RateLimits: opts.RateLimits, MinFreeBytes: opts.MinFreeBytes, Resumable: resumable, Observer: a.Metrics, Now: opts.Now, Logger: opts.Logger,
+		RateLimits: opts.RateLimits, MinFreeBytes: opts.MinFreeBytes, Resumable: resumable, Cluster: repl, Observer: a.Metrics, Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -175,6 +194,12 @@ func (a *App) registerGauges() {
 	m.Counter("ninja_bitswap_bytes_sent_total", "Bytes bitswap served to peers.", func() float64 {
 		return float64(n.Stats(context.Background()).BitswapBytesSent)
 	})
+	if a.Cluster != nil {
+		m.Gauge("ninja_cluster_outbox", "Cluster pin and unpin operations waiting in the outbox.", func() float64 {
+			n, _ := svc.ClusterStats()
+			return float64(n)
+		})
+	}
 	st := a.Store
 	m.GaugeVec("ninja_pins", "Pin records by status, all accounts.", "status", func() map[string]float64 {
 		u, err := st.AccountUsage("")

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ninja-ipfs/ninja/app"
+	"github.com/ninja-ipfs/ninja/cluster"
 	"github.com/ninja-ipfs/ninja/node"
 	"github.com/ninja-ipfs/ninja/pinning"
 	"github.com/ninja-ipfs/ninja/server"
@@ -73,6 +74,11 @@ type serveFlags struct {
 	gcInterval        time.Duration
 	shutdownTimeout   time.Duration
 	reprovideInterval time.Duration
+
+	clusterAPI, clusterUser, clusterPassword, clusterToken string
+	replMin, replMax, ackReplicas                          int
+	ackTimeout, reconcileInterval                          time.Duration
+	localRetention, localCacheSize                         string
 
 	tls tlsFlags
 }
@@ -148,6 +154,25 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 	// Resumable (tus) uploads.
 	fl.DurationVar(&f.tusExpiry, "tus-expiry", 24*time.Hour, "how long an incomplete resumable (tus) upload is kept before it and its bytes are deleted (NINJA_TUS_EXPIRY)")
 	bindEnv(fl, "tus-expiry", "NINJA_TUS_EXPIRY")
+	// Replication to an IPFS Cluster (docs/scale-out.md).
+	fl.StringVar(&f.clusterAPI, "cluster-api", "", "replicate every pin to the IPFS Cluster whose REST API is at this URL, e.g. http://127.0.0.1:9094; empty: no Cluster (NINJA_CLUSTER_API)")
+	fl.StringVar(&f.clusterUser, "cluster-user", "", "the Cluster REST API's basic-auth user (NINJA_CLUSTER_USER)")
+	fl.StringVar(&f.clusterPassword, "cluster-password", "", "the Cluster REST API's basic-auth password (NINJA_CLUSTER_PASSWORD)")
+	fl.StringVar(&f.clusterToken, "cluster-token", "", "a bearer token for the Cluster REST API, instead of basic auth (NINJA_CLUSTER_TOKEN)")
+	fl.IntVar(&f.replMin, "replication-min", 0, "Cluster peers that must hold each pin; 0 the Cluster's default (NINJA_REPLICATION_MIN)")
+	fl.IntVar(&f.replMax, "replication-max", 0, "Cluster peers that may hold each pin; 0 the Cluster's default (NINJA_REPLICATION_MAX)")
+	fl.IntVar(&f.ackReplicas, "ack-replicas", 0, "an upload answers only once this many Cluster peers report it pinned (else 504 REPLICATION_TIMEOUT after --ack-timeout; the pin stays); 0 does not wait (NINJA_ACK_REPLICAS)")
+	fl.DurationVar(&f.ackTimeout, "ack-timeout", 2*time.Minute, "how long an upload waits for --ack-replicas (NINJA_ACK_TIMEOUT)")
+	fl.DurationVar(&f.reconcileInterval, "cluster-reconcile-interval", 5*time.Minute, "compare ninja's pins with the Cluster's pin set and repair both this often (NINJA_CLUSTER_RECONCILE_INTERVAL)")
+	fl.StringVar(&f.localRetention, "local-retention", "", `once a CID is pinned on --replication-min Cluster peers for this long (e.g. "720h", "0"), GC may drop its local blocks and reads fetch them back from the Cluster; "" keeps every block (NINJA_LOCAL_RETENTION)`)
+	fl.StringVar(&f.localCacheSize, "local-cache-size", "1GiB", "bytes of blocks fetched back from the Cluster kept locally (with --local-retention) (NINJA_LOCAL_CACHE_SIZE)")
+	for flag, env := range map[string]string{
+		"cluster-api": "NINJA_CLUSTER_API", "cluster-user": "NINJA_CLUSTER_USER", "cluster-password": "NINJA_CLUSTER_PASSWORD", "cluster-token": "NINJA_CLUSTER_TOKEN",
+		"replication-min": "NINJA_REPLICATION_MIN", "replication-max": "NINJA_REPLICATION_MAX", "ack-replicas": "NINJA_ACK_REPLICAS", "ack-timeout": "NINJA_ACK_TIMEOUT",
+		"cluster-reconcile-interval": "NINJA_CLUSTER_RECONCILE_INTERVAL", "local-retention": "NINJA_LOCAL_RETENTION", "local-cache-size": "NINJA_LOCAL_CACHE_SIZE",
+	} {
+		bindEnv(fl, flag, env)
+	}
 	for flag, env := range map[string]string{
 		"config": "NINJA_CONFIG", "http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "gateway-domains": "NINJA_GATEWAY_DOMAINS", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
 		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "min-free-space": "NINJA_MIN_FREE_SPACE", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
@@ -201,7 +226,13 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 			return app.Options{}, fmt.Errorf("--trusted-proxies: %w", err)
 		}
 	}
+	clusterAPI, repl, err := f.cluster()
+	if err != nil {
+		return app.Options{}, err
+	}
 	return app.Options{
+		ClusterAPI:          clusterAPI,
+		Replication:         repl,
 		DataDir:             dataDir,
 		Create:              true,
 		AcceptEmptyDatabase: f.acceptEmptyDB,
@@ -277,6 +308,46 @@ func dnsLabel(l string) bool {
 		}
 	}
 	return true
+}
+
+// cluster is the Cluster replication the flags ask for.
+func (f *serveFlags) cluster() (cluster.Config, pinning.ClusterConfig, error) {
+	c := cluster.Config{API: f.clusterAPI, Username: f.clusterUser, Password: f.clusterPassword, Token: f.clusterToken}
+	r := pinning.ClusterConfig{ReplicationMin: f.replMin, ReplicationMax: f.replMax, AckReplicas: f.ackReplicas,
+		AckTimeout: f.ackTimeout, ReconcileInterval: f.reconcileInterval}
+	if f.clusterAPI == "" {
+		for name, set := range map[string]bool{"ack-replicas": f.ackReplicas != 0, "local-retention": f.localRetention != "",
+			"replication-min": f.replMin != 0, "replication-max": f.replMax != 0} {
+			if set {
+				return c, r, fmt.Errorf("--%s needs --cluster-api", name)
+			}
+		}
+		return c, r, nil
+	}
+	if f.replMin < 0 || f.replMax < -1 || f.ackReplicas < 0 {
+		return c, r, fmt.Errorf("--replication-min and --ack-replicas must not be negative (--replication-max -1 means every peer)")
+	}
+	if f.localRetention != "" {
+		d, err := time.ParseDuration(f.localRetention)
+		if f.localRetention == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			return c, r, fmt.Errorf("--local-retention: %q is not a duration like 720h", f.localRetention)
+		}
+		r.Evict, r.LocalRetention = true, d
+	}
+	if f.localCacheSize != "" {
+		n, err := token.ParseSize(f.localCacheSize)
+		if err != nil {
+			return c, r, fmt.Errorf("--local-cache-size: %w", err)
+		}
+		r.LocalCacheBytes = n
+	}
+	if _, err := cluster.New(c); err != nil {
+		return c, r, fmt.Errorf("--cluster-api: %w", err)
+	}
+	return c, r, nil
 }
 
 // defaultQuota is the quota of accounts without an override.

@@ -29,7 +29,11 @@ type kubo struct {
 	repo string
 }
 
-func startKubo(t *testing.T) *kubo {
+func startKubo(t *testing.T) *kubo { return startKuboWith(t, nil) }
+
+// startKuboWith is startKubo with more configuration: each key set to its
+// JSON value (`ipfs config --json KEY VALUE`) before the daemon starts.
+func startKuboWith(t *testing.T, config map[string]string) *kubo {
 	t.Helper()
 	bin := os.Getenv("KUBO_BIN")
 	if bin == "" {
@@ -45,6 +49,9 @@ func startKubo(t *testing.T) *kubo {
 	k.run("config", "--json", "Bootstrap", "[]")
 	k.run("config", "--json", "Discovery.MDNS.Enabled", "false")
 	k.run("config", "--json", "Addresses.Swarm", `["/ip4/127.0.0.1/tcp/0"]`)
+	for key, v := range config {
+		k.run("config", "--json", key, v)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "daemon")

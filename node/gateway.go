@@ -46,7 +46,7 @@ func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
 	// takes any read error (a spent budget included) for a miss and asks
 	// the exchange, and the offline exchange would read the same block
 	// from the store unbudgeted.
-	bs := budgetedBlockstore{n.bstore}
+	bs := remoteBlockstore{budgetedBlockstore{n.bstore}, n}
 	blocksBackend, err := gateway.NewBlocksBackend(
 		blockservice.New(bs, nil),
 		gateway.WithGetBlockTimeout(gatewayBlockTimeout),
@@ -66,7 +66,7 @@ func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
 		MetricsRegistry:      n.metrics,
 		PublicGateways:       subdomainGateways(domains),
 	}
-	checked := &gatewayHandler{inner: gateway.NewHandler(c, n.gateway)}
+	checked := &gatewayHandler{inner: gateway.NewHandler(c, n.gateway), n: n}
 	n.gatewayHandler = checked
 	if len(c.PublicGateways) > 0 {
 		// boxo's hostname handler runs before the node's checks, which see
@@ -149,6 +149,7 @@ func (n *Node) Gateway() http.Handler {
 // gatewayHandler is boxo's handler behind the node's request checks.
 type gatewayHandler struct {
 	inner http.Handler
+	n     *Node
 }
 
 func (h *gatewayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -167,6 +168,10 @@ func (h *gatewayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if why := unservableCID(r.URL.Path); why != "" {
 			writeError(w, http.StatusBadRequest, "INVALID_CID", why)
 			return
+		}
+		root, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/ipfs/"), "/")
+		if c, err := cid.Decode(root); err == nil && h.n != nil {
+			r = r.WithContext(h.n.withRemote(r.Context(), c))
 		}
 		h.inner.ServeHTTP(w, r)
 	}

@@ -35,6 +35,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/boxo/bitswap"
@@ -175,7 +176,8 @@ type Node struct {
 	host    host.Host    // nil with NoNetwork
 	dht     *dht.IpfsDHT // nil when offline
 	bitswap *bitswap.Bitswap
-	routing *provider // announces and reprovides pinned roots; see routing.go
+	routing *provider                    // announces and reprovides pinned roots; see routing.go
+	remote  atomic.Pointer[RemoteSource] // the gateway's remote reads; see remote.go
 
 	blocksDir string // for Check and FreeBytes
 	noNetwork bool

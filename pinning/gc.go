@@ -27,11 +27,24 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCResult, error) {
 	start := time.Now()
 	var roots int
 	stats, err := s.node.GCFunc(ctx, func(ctx context.Context, root func(cid.Cid) error) error {
+		// With local retention, CIDs pinned on enough Cluster peers for
+		// long enough are left out: their blocks may go, the Cluster
+		// holds them (and the node fetches them back on a read).
+		var evict map[string]bool
+		if s.repl != nil {
+			var err error
+			if evict, err = s.repl.evictable(); err != nil {
+				return fmt.Errorf("cluster replication records: %w", err)
+			}
+		}
 		// From the pin records themselves, cross-checked with the CID
 		// reference index: a record that does not decode, or any
 		// disagreement, stops GC before it deletes anything (LiveRoots
 		// checks everything before its first call).
 		return s.store.LiveRoots(ctx, func(v string) error {
+			if evict[v] {
+				return nil
+			}
 			c, err := cid.Decode(v)
 			if err != nil {
 				return fmt.Errorf("pin references %q, which is not a CID: refusing to collect garbage", v)

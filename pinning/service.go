@@ -121,6 +121,9 @@ type Node interface {
 	GCFunc(ctx context.Context, live node.Roots) (node.GCStats, error)
 	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
 	Announce(c cid.Cid)
+	// SetRemoteSource lets the gateway read missing blocks of the roots
+	// it allows from other peers (local retention, cluster.go).
+	SetRemoteSource(rs node.RemoteSource)
 	PeerID() string
 	Addrs() []string
 	Peers() []string
@@ -177,6 +180,9 @@ type Config struct {
 	// Resumable configures resumable (tus) uploads; without a Dir they are
 	// disabled.
 	Resumable ResumableConfig
+	// Cluster replicates every pin to an IPFS Cluster (cluster.go); without
+	// a Client nothing Cluster-related starts.
+	Cluster ClusterConfig
 	// Observer receives metrics; nil means none.
 	Observer Observer
 	// Now is the clock; nil means time.Now.
@@ -203,6 +209,7 @@ type Service struct {
 	fetch     *fetcher // nil when fetching is disabled
 	reads     gatewayReads
 	tus       *resumables // nil when resumable uploads are disabled
+	repl      *replicator // nil without a Cluster
 
 	bg   context.Context    // the background work's, done at Close
 	stop context.CancelFunc // ends the background work below
@@ -256,6 +263,22 @@ func New(cfg Config) (*Service, error) {
 		s.wg.Add(1)
 		go s.runSweeper(bg)
 	}
+	if cfg.Cluster.Client != nil {
+		r, err := newReplicator(s, cfg.Cluster)
+		if err != nil {
+			stop()
+			s.wg.Wait()
+			if s.fetch != nil {
+				s.fetch.close(context.Background())
+			}
+			return nil, fmt.Errorf("pinning: cluster: %w", err)
+		}
+		s.repl = r
+		r.start(bg, &s.wg)
+		if r.cfg.Evict {
+			s.node.SetRemoteSource(node.RemoteSource{Peers: r.remotePeers, Fetched: r.fetched})
+		}
+	}
 	return s, nil
 }
 
@@ -264,8 +287,14 @@ func New(cfg Config) (*Service, error) {
 // Requests cut short stay queued or pinning in the store and resume on the
 // next start.
 func (s *Service) Close(ctx context.Context) error {
+	if s.repl != nil && s.repl.cfg.Evict {
+		s.node.SetRemoteSource(node.RemoteSource{})
+	}
 	s.stop()
 	s.wg.Wait()
+	if s.repl != nil {
+		s.repl.close()
+	}
 	if s.fetch == nil {
 		return nil
 	}

@@ -309,6 +309,14 @@ func (u *Upload) Finish(ctx context.Context, d Describe) ([]store.Pin, error) {
 		u.Abort()
 		return nil, err
 	}
+	if r := u.s.repl; r != nil {
+		r.poke()
+		// The pins are recorded whatever the Cluster says: a timeout is
+		// an error for the client, not a rollback.
+		if err := r.awaitReplicas(ctx, pins); err != nil {
+			return pins, err
+		}
+	}
 	return pins, nil
 }
 

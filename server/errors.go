@@ -86,6 +86,10 @@ var errorTable = []struct {
 	{syscall.ENOSPC, http.StatusInsufficientStorage, "INSUFFICIENT_STORAGE", "the server's disk is full; nothing was stored, retry later"},
 	{syscall.EDQUOT, http.StatusInsufficientStorage, "INSUFFICIENT_STORAGE", "the server's disk quota is used up; nothing was stored, retry later"},
 	{pinning.ErrRateLimited, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests"},
+	// --ack-replicas: the pin is recorded, the Cluster has not confirmed
+	// enough copies in time (the details say how many and that
+	// replication goes on).
+	{pinning.ErrReplicationTimeout, http.StatusGatewayTimeout, "REPLICATION_TIMEOUT", "the Cluster did not confirm enough copies in time; the pin is recorded and replication continues"},
 	{context.Canceled, http.StatusServiceUnavailable, "CANCELED", "the request was canceled"},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "CANCELED", "the request took too long"},
 }
@@ -180,7 +184,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // under the free-space floor. The domain logs those once per change, so a
 // probe every few seconds does not flood the log at error.
 func isRefusal(err error) bool {
-	return errors.Is(err, pinning.ErrNotReady) || errors.Is(err, pinning.ErrInsufficientStorage)
+	return errors.Is(err, pinning.ErrNotReady) || errors.Is(err, pinning.ErrInsufficientStorage) || errors.Is(err, pinning.ErrReplicationTimeout)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

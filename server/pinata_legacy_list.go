@@ -127,7 +127,11 @@ func (s *Server) handleLegacyPinList(w http.ResponseWriter, r *http.Request) err
 	}
 	out.Count = total
 	for _, p := range pins {
-		out.Rows = append(out.Rows, legacyRow(p))
+		row := legacyRow(p)
+		if rep, ok := s.replicas(p); ok {
+			row.Regions = []any{api.PinataRegion{RegionID: "ninja-cluster", CurrentReplicationCount: rep.Count, DesiredReplicationCount: rep.Min}}
+		}
+		out.Rows = append(out.Rows, row)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -73,7 +73,16 @@ func checkNetwork(n string) error {
 
 // pinataFile is a pin as a v3 file; groups are the pin's, in join order
 // (group_id is the first).
-func pinataFile(p store.Pin, groups []string) api.PinataFile {
+// pinataFile is pinataFileOf with the Cluster's replicas, if any.
+func (s *Server) pinataFile(p store.Pin, groups []string) api.PinataFile {
+	f := pinataFileOf(p, groups)
+	if rep, ok := s.replicas(p); ok {
+		f.Replicas = &rep
+	}
+	return f
+}
+
+func pinataFileOf(p store.Pin, groups []string) api.PinataFile {
 	f := api.PinataFile{
 		ID: p.ID, Name: p.Name, CID: p.CID, Size: pinSize(p), NumberOfFiles: max(p.Files, 1),
 		MimeType: p.MimeType, Keyvalues: p.Metadata, CreatedAt: p.Created.Format(timeFormat),
@@ -150,7 +159,7 @@ func (s *Server) handlePinataUpload(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, api.PinataData[api.PinataFile]{Data: pinataFile(pins[0], pins[0].JoinGroups)})
+	writeJSON(w, http.StatusOK, api.PinataData[api.PinataFile]{Data: s.pinataFile(pins[0], pins[0].JoinGroups)})
 	return nil
 }
 
@@ -263,7 +272,7 @@ func (s *Server) handlePinataList(w http.ResponseWriter, r *http.Request) error 
 		out.NextPageToken = pageToken(pins[limit-1])
 	}
 	for _, p := range pins {
-		out.Files = append(out.Files, pinataFile(p, page.Groups[p.ID]))
+		out.Files = append(out.Files, s.pinataFile(p, page.Groups[p.ID]))
 	}
 	writeJSON(w, http.StatusOK, api.PinataData[api.PinataFileList]{Data: out})
 	return nil
@@ -278,7 +287,7 @@ func (s *Server) handlePinataGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, api.PinataData[api.PinataFile]{Data: pinataFile(p, groups)})
+	writeJSON(w, http.StatusOK, api.PinataData[api.PinataFile]{Data: s.pinataFile(p, groups)})
 	return nil
 }
 
@@ -332,7 +341,7 @@ func (s *Server) handlePinataUpdate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, api.PinataData[api.PinataFile]{Data: pinataFile(p, groups)})
+	writeJSON(w, http.StatusOK, api.PinataData[api.PinataFile]{Data: s.pinataFile(p, groups)})
 	return nil
 }
 

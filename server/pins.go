@@ -35,8 +35,31 @@ func (s *Server) handlePinStatus(w http.ResponseWriter, r *http.Request) error {
 	if !out.Pinned && len(pins) > 0 {
 		out = statusOf(pins[len(pins)-1])
 	}
+	if len(pins) > 0 {
+		if rep, ok := s.replicas(pins[0]); ok {
+			out.Replicas = &rep
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// replicas is the Cluster's last report on p's CID; ok is false without
+// a Cluster. A pin that is not pinned (here) has no copies counted.
+func (s *Server) replicas(p store.Pin) (api.Replicas, bool) {
+	reps := s.svc.Replications([]string{p.CID})
+	if reps == nil {
+		return api.Replicas{}, false
+	}
+	r := reps[p.CID]
+	out := api.Replicas{Count: r.Pinned, Min: r.Min, Peers: r.Peers}
+	if out.Peers == nil {
+		out.Peers = []string{}
+	}
+	if !r.Checked.IsZero() {
+		out.Checked = r.Checked.Format(timeFormat)
+	}
+	return out, true
 }
 
 func statusOf(p store.Pin) api.PinStatus {

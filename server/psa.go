@@ -48,6 +48,12 @@ func (s *Server) psaStatusOf(p store.Pin) api.PSAStatus {
 	if p.Reason != "" {
 		info["status_details"] = p.Reason
 	}
+	// The spec's info values are strings: the Cluster's copies as a
+	// count and the peers holding them, comma-separated.
+	if rep, ok := s.replicas(p); ok {
+		info["replicas"] = strconv.Itoa(rep.Count)
+		info["replica_peers"] = truncate(strings.Join(rep.Peers, ","), 255)
+	}
 	if len(info) > 0 {
 		st.Info = info
 	}
@@ -216,4 +222,12 @@ func (s *Server) handlePSADelete(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusAccepted)
 	return nil
+}
+
+// truncate cuts s to at most n bytes (the spec's limit on an info value).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }

@@ -66,6 +66,24 @@ func pinEntries(p *Pin) []indexEntry {
 // applyPin moves every index and counter from pin old to pin new: old nil
 // is an insert, new nil a delete. The pin record itself is the caller's.
 func (s *Store) applyPin(tx *wtx, old, new *Pin) error {
+	if s.opts.ClusterOutbox {
+		p := new
+		if p == nil {
+			p = old
+		}
+		before, err := heldCID(tx.Tx, p.CID)
+		if err != nil {
+			return err
+		}
+		if err := s.applyPinNoEdge(tx, old, new); err != nil {
+			return err
+		}
+		return s.clusterEdge(tx.Tx, p.CID, before, p)
+	}
+	return s.applyPinNoEdge(tx, old, new)
+}
+
+func (s *Store) applyPinNoEdge(tx *wtx, old, new *Pin) error {
 	if err := applyIndexes(tx, old, new); err != nil {
 		return err
 	}

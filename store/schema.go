@@ -141,6 +141,8 @@ var migrations = []migration{
 	}},
 	// 5 -> 6: resumable (tus) uploads' records and reservations (tus.go).
 	{apply: createTusBuckets},
+	// 6 -> 7: the IPFS Cluster outbox and replication records (cluster.go).
+	{apply: createClusterBuckets},
 }
 
 func createBuckets(tx *bolt.Tx, names ...[]byte) error {

@@ -7,7 +7,7 @@
 // decodes more records than it returns. Keys are built from length-prefixed
 // fields (lp) and 8-byte big-endian times (t), so they sort by time within
 // a group and no user-chosen string can forge another key. The bucket tree
-// (schema 6):
+// (schema 7):
 //
 //	meta/         schema -> uint64; lastCreated -> int64 (keeps pin `created` unique)
 //	accounts/     id -> Account (JSON)
@@ -52,6 +52,8 @@
 //	tusexpiry/    t(expiresAt) id -> nil                  (the domain's sweeper)
 //	tusbytoken/   lp(tokenID) id -> int64 length           (open uploads holding a use of the token: durable reservations)
 //	tususage/     lp(account) -> int64 Upload-Length of the open uploads (counted as stored); lp("") the server's
+//	clusterout/   seq(8) -> ClusterOp (JSON): Cluster pins and unpins to send, in commit order (schema 7: cluster.go)
+//	clusterrep/   cid -> Replication (JSON): what the Cluster last reported about the CID
 //
 // A group's group-and-time index (the pin indexes) has a count tree in
 // pincounts/, so a count under any time bound is O(log n) (timeindex.go);
@@ -62,7 +64,7 @@
 // 0x00 separators) migrates in place on the first open (migrate4.go), and
 // the schema-version key with the append-only migrations list is in
 // schema.go; schema 5 only adds the group buckets, schema 6 the resumable
-// uploads' buckets.
+// uploads' buckets, schema 7 the Cluster outbox's.
 //
 // Background work, started by Open and stopped by Close: the analytics
 // batch writer (events.go) and the pruner (prune.go), which deletes expired
@@ -153,6 +155,11 @@ type Options struct {
 	// NoSync skips fsync on commit. Only for tests, benchmarks and bulk
 	// loads that can be redone: a crash can lose or damage the database.
 	NoSync bool
+
+	// ClusterOutbox appends a Cluster pin (unpin) operation to the outbox
+	// in the transaction where a CID gains its first (loses its last)
+	// pinned pin across accounts (cluster.go). Off, nothing is queued.
+	ClusterOutbox bool
 
 	// DefaultQuota applies to accounts without an override; zero fields
 	// mean no limit.
