@@ -38,7 +38,8 @@ const defaultGatewayTimeout = 30 * time.Minute
 // the collector already registered), but with the global registry two
 // nodes in one process (tests, an offline command beside a server) would
 // share counters, and the node would depend on package-level state.
-func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
+func (n *Node) setupGateway(cfg Config) error {
+	timeout, domains := cfg.GatewayTimeout, cfg.GatewayDomains
 	if timeout <= 0 {
 		timeout = defaultGatewayTimeout
 	}
@@ -47,9 +48,16 @@ func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
 	// the exchange, and the offline exchange would read the same block
 	// from the store unbudgeted.
 	bs := budgetedBlockstore{n.bstore}
+	dns := newDNSLinkResolver(cfg.DNSLinkDomains, cfg.DNSResolver)
+	vs, ns, err := newNameSystem(cfg.NameRecords, dns)
+	if err != nil {
+		return err
+	}
 	blocksBackend, err := gateway.NewBlocksBackend(
 		blockservice.New(bs, nil),
 		gateway.WithGetBlockTimeout(gatewayBlockTimeout),
+		gateway.WithValueStore(vs),
+		gateway.WithNameSystem(ns),
 	)
 	if err != nil {
 		return fmt.Errorf("gateway backend: %w", err)
@@ -58,7 +66,9 @@ func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
 	n.metrics = prometheus.NewRegistry()
 	c := gateway.Config{
 		DeserializedResponses: true,
-		NoDNSLink:             true,
+		// DNSLink by Host header for the configured domains only: the name
+		// system's resolver refuses every other name without a query.
+		NoDNSLink: len(dns.domains) == 0,
 		// Only this node's content is served; the "retrieval timed out"
 		// page with its link to a public diagnostic service makes no sense.
 		DiagnosticServiceURL: "",
@@ -66,9 +76,9 @@ func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
 		MetricsRegistry:      n.metrics,
 		PublicGateways:       subdomainGateways(domains),
 	}
-	checked := &gatewayHandler{inner: gateway.NewHandler(c, n.gateway)}
+	checked := &gatewayHandler{inner: gateway.NewHandler(c, n.gateway), dns: dns, records: vs}
 	n.gatewayHandler = checked
-	if len(c.PublicGateways) > 0 {
+	if len(c.PublicGateways) > 0 || !c.NoDNSLink {
 		// boxo's hostname handler runs before the node's checks, which see
 		// the path it rewrote {cid}.ipfs.{domain}/x to (/ipfs/{cid}/x).
 		n.gatewayHandler = gateway.NewHostnameHandler(c, n.gateway, checked)
@@ -148,15 +158,36 @@ func (n *Node) Gateway() http.Handler {
 
 // gatewayHandler is boxo's handler behind the node's request checks.
 type gatewayHandler struct {
-	inner http.Handler
+	inner   http.Handler
+	dns     *dnslinkResolver
+	records localRecords
 }
 
 func (h *gatewayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/ipns/"):
+		// An IPNS name resolves from the records held here (a name not
+		// held is boxo's 404 or 500 on an empty value store, so it is
+		// refused here first); a domain only if it is a DNSLink domain.
+		root, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/ipns/"), "/")
+		name, err := ParseName(root)
+		switch {
+		case err != nil && !h.dns.Allowed(root):
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "/ipns/ serves the names published on this server and its DNSLink domains only")
+			return
+		case err == nil:
+			if _, err := h.records.lookup(r.Context(), string(mustName(name).RoutingKey())); err != nil {
+				writeError(w, http.StatusNotFound, "NOT_FOUND", "no record of "+name+" is published on this server")
+				return
+			}
+		}
+		if wantsTar(r) {
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "tar responses are not served; ask for the CAR (?format=car) or for the files")
+			return
+		}
+		h.inner.ServeHTTP(w, r)
 	case !strings.HasPrefix(r.URL.Path, "/ipfs/"):
-		// boxo would resolve /ipns/ names, DNSLink included: a DNS lookup
-		// for any name an anonymous request picks.
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "only /ipfs/ paths are served")
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "only /ipfs/ and /ipns/ paths are served")
 	case wantsTar(r):
 		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "tar responses are not served (their size grows with "+
 			"the square of a directory's depth); ask for the CAR (?format=car) or for the files")

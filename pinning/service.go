@@ -109,6 +109,13 @@ type Store interface {
 	DeleteTusUpload(id string) (store.TusUpload, error)
 	CompleteTusUpload(id string, pins []store.Pin, use *store.TokenUse) ([]store.Pin, error)
 	ExpiredTusUploads(before time.Time, limit int) ([]store.TusUpload, error)
+	// IPNS names (names.go).
+	CreateName(n store.Name) (store.Name, error)
+	NameOf(accountID, labelOrName string) (store.Name, error)
+	ListNames(accountID string, p store.Page) ([]store.Name, string, error)
+	UpdateName(accountID, labelOrName string, fn func(*store.Name) error) (store.Name, error)
+	DeleteName(accountID, labelOrName string) (store.Name, error)
+	NamesToRepublish(before time.Time, limit int) ([]store.Name, error)
 }
 
 // Node is what the domain needs from the embedded IPFS node (*node.Node).
@@ -121,6 +128,10 @@ type Node interface {
 	GCFunc(ctx context.Context, live func(context.Context) ([]cid.Cid, error)) (node.GCStats, error)
 	ExportCAR(ctx context.Context, c cid.Cid, w io.Writer) error
 	Announce(c cid.Cid)
+	// Online reports whether the node has the DHT; PutRecord puts an IPNS
+	// record to it (names.go).
+	Online() bool
+	PutRecord(ctx context.Context, name string, record []byte) error
 	PeerID() string
 	Addrs() []string
 	Peers() []string
@@ -177,6 +188,10 @@ type Config struct {
 	// Resumable configures resumable (tus) uploads; without a Dir they are
 	// disabled.
 	Resumable ResumableConfig
+	// RepublishInterval is how often IPNS records are re-signed before
+	// they expire and re-put to the DHT (names.go); 0 means an hour,
+	// negative never (tests call Republish).
+	RepublishInterval time.Duration
 	// Observer receives metrics; nil means none.
 	Observer Observer
 	// Now is the clock; nil means time.Now.
@@ -203,6 +218,7 @@ type Service struct {
 	fetch     *fetcher // nil when fetching is disabled
 	reads     gatewayReads
 	tus       *resumables // nil when resumable uploads are disabled
+	names     nameState
 
 	bg   context.Context    // the background work's, done at Close
 	stop context.CancelFunc // ends the background work below
@@ -240,6 +256,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("pinning: %w", err)
 	}
 	s.tus = tus
+	s.names.put = map[string]time.Time{}
 	if !cfg.Fetch.Disabled {
 		f, err := startFetcher(s, cfg.Fetch)
 		if err != nil {
@@ -255,6 +272,13 @@ func New(cfg Config) (*Service, error) {
 	if s.tus != nil {
 		s.wg.Add(1)
 		go s.runSweeper(bg)
+	}
+	if cfg.RepublishInterval == 0 {
+		cfg.RepublishInterval = republishInterval
+	}
+	if cfg.RepublishInterval > 0 {
+		s.wg.Add(1)
+		go s.runRepublisher(bg, cfg.RepublishInterval)
 	}
 	return s, nil
 }

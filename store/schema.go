@@ -141,6 +141,9 @@ var migrations = []migration{
 	}},
 	// 5 -> 6: resumable (tus) uploads' records and reservations (tus.go).
 	{apply: createTusBuckets},
+	// 6 -> 7: IPNS names, their keys and records (names.go). Renumbering
+	// this migration is moving this one line.
+	{apply: createNameBuckets},
 }
 
 func createBuckets(tx *bolt.Tx, names ...[]byte) error {

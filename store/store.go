@@ -7,7 +7,7 @@
 // decodes more records than it returns. Keys are built from length-prefixed
 // fields (lp) and 8-byte big-endian times (t), so they sort by time within
 // a group and no user-chosen string can forge another key. The bucket tree
-// (schema 6):
+// (schema 7):
 //
 //	meta/         schema -> uint64; lastCreated -> int64 (keeps pin `created` unique)
 //	accounts/     id -> Account (JSON)
@@ -52,6 +52,9 @@
 //	tusexpiry/    t(expiresAt) id -> nil                  (the domain's sweeper)
 //	tusbytoken/   lp(tokenID) id -> int64 length           (open uploads holding a use of the token: durable reservations)
 //	tususage/     lp(account) -> int64 Upload-Length of the open uploads (counted as stored); lp("") the server's
+//	ipnsnames/    name -> Name (JSON): an IPNS name's key and current record (schema 7: names.go)
+//	ipnsbyacct/   lp(account) t(created) name -> nil
+//	ipnslabels/   lp(account) lp(label) -> name
 //
 // A group's group-and-time index (the pin indexes) has a count tree in
 // pincounts/, so a count under any time bound is O(log n) (timeindex.go);
