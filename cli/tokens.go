@@ -42,8 +42,8 @@ func parseMB(flag, v string) (json.RawMessage, int64, error) {
 func newTokenCreateCmd(g *globalFlags) *cobra.Command {
 	var (
 		name, expiresIn, maxSize, maxTotal, fileName, issuer, publish string
-		maxUploads                                           int64
-		mimes, ips, origins                                  []string
+		maxUploads                                                    int64
+		mimes, ips, origins                                           []string
 	)
 	create := &cobra.Command{
 		Use:   "create --name NAME --expires-in 1h [--max-uploads N --max-size 50 --mime image/* --ip CIDR --origin URL]",
