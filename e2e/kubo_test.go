@@ -29,7 +29,9 @@ type kubo struct {
 	repo string
 }
 
-func startKubo(t *testing.T) *kubo {
+// startKubo starts the daemon after the test profile and config, each
+// `ipfs config` arguments run before the start (a test's own routing).
+func startKubo(t *testing.T, config ...[]string) *kubo {
 	t.Helper()
 	bin := os.Getenv("KUBO_BIN")
 	if bin == "" {
@@ -45,6 +47,9 @@ func startKubo(t *testing.T) *kubo {
 	k.run("config", "--json", "Bootstrap", "[]")
 	k.run("config", "--json", "Discovery.MDNS.Enabled", "false")
 	k.run("config", "--json", "Addresses.Swarm", `["/ip4/127.0.0.1/tcp/0"]`)
+	for _, args := range config {
+		k.run(append([]string{"config"}, args...)...)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "daemon")
@@ -107,6 +112,13 @@ func (k *kubo) run(args ...string) string {
 		k.t.Fatalf("ipfs %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// command is an ipfs command to run as the test likes (its own stdin).
+func (k *kubo) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(k.bin, args...)
+	cmd.Env = k.env()
+	return cmd
 }
 
 func (k *kubo) try(args ...string) (string, error) {
