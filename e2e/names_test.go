@@ -4,11 +4,20 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ninja-ipfs/ninja/app"
+	"github.com/ninja-ipfs/ninja/node"
+	"github.com/ninja-ipfs/ninja/token"
 )
 
 // ninjaPost sends v as JSON with key and decodes the answer into out.
@@ -100,5 +109,57 @@ func TestKuboResolvesANinjaNameThroughItsDelegatedRouting(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Valid: true") || !strings.Contains(string(out), c2) {
 		t.Fatalf("ipfs name inspect --verify: %v\n%s", err, out)
+	}
+}
+
+// TestAnOnlineNinjaPutsItsRecordsToTheDHT: ninja online (its DHT on, a
+// Kubo DHT server as its only bootstrap peer) puts a published record to
+// the DHT, where Kubo, which has no other way to learn it, resolves it.
+func TestAnOnlineNinjaPutsItsRecordsToTheDHT(t *testing.T) {
+	k := startKubo(t, []string{"Routing.Type", "dhtserver"}, []string{"--json", "AutoConf.Enabled", "false"})
+	var id struct {
+		ID        string
+		Addresses []string
+	}
+	if err := json.Unmarshal([]byte(k.run("id")), &id); err != nil || len(id.Addresses) == 0 {
+		t.Fatalf("ipfs id: %v %v", id, err)
+	}
+	a, err := app.Open(context.Background(), app.Options{
+		DataDir: t.TempDir(), Create: true, Network: true,
+		Node: node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: id.Addresses[:1], AllowPrivatePeers: true},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(a.Server.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.Close(ctx)
+	})
+	ctx := context.Background()
+	acct, _ := a.Service.CreateAccount(ctx, "default")
+	admin, _, err := a.Service.CreateAPIKey(ctx, acct.ID, "admin", []token.Scope{token.ScopeAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &ninja{url: hs.URL, admin: admin, app: a, node: a.Node}
+	c := ninjaUpload(t, n, []byte("on the DHT"))
+	var created struct{ IPNSName string }
+	ninjaPost(t, n, "/names", admin, map[string]any{"name": "dht"}, &created)
+	ninjaPost(t, n, "/names/dht", admin, map[string]any{"value": c}, nil)
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, err := k.try("name", "resolve", "--nocache", "--dht-timeout", "5s", "/ipns/"+created.IPNSName)
+		if err == nil && got == "/ipfs/"+c {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kubo did not resolve the name from the DHT within 60s: %v %s", err, got)
+		}
+		time.Sleep(time.Second)
 	}
 }
