@@ -126,7 +126,7 @@ func TestAnOnlineNinjaPutsItsRecordsToTheDHT(t *testing.T) {
 	}
 	a, err := app.Open(context.Background(), app.Options{
 		DataDir: t.TempDir(), Create: true, Network: true,
-		Node: node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: id.Addresses[:1], AllowPrivatePeers: true},
+		Node:   node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Bootstrap: id.Addresses[:1], AllowPrivatePeers: true},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
