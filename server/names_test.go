@@ -433,3 +433,21 @@ func TestRepublishResignsBeforeExpiry(t *testing.T) {
 		t.Fatalf("republished record: %s seq %d until %v (was %v)", v, seq, eol, before.Validity)
 	}
 }
+
+// TestABrowserMayPublishAndPutAcrossOrigins: the preflights of a page's
+// publish (POST /names/{name} with a token) and of a record PUT are
+// answered for the configured origins (any, by default).
+func TestABrowserMayPublishAndPutAcrossOrigins(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ path, method, headers string }{
+		{"/names/blog", "POST", "Authorization"},
+		{"/routing/v1/ipns/k51qzi5uqu5dhay6uiwm8kleepxzba4cgkabqgi08iwy2p9snay5kk2f0kqumh", "PUT", "Content-Type"},
+	} {
+		r := e.do("OPTIONS", tc.path, map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": tc.method}, nil)
+		if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+			!strings.Contains(r.header.Get("Access-Control-Allow-Methods"), tc.method) ||
+			!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), tc.headers) {
+			t.Fatalf("preflight %s %s: %d %v", tc.method, tc.path, r.status, r.header)
+		}
+	}
+}

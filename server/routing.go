@@ -23,7 +23,6 @@ func (s *Server) handleRouting(w http.ResponseWriter, r *http.Request) error {
 	if s.routing == nil {
 		return fmt.Errorf("%w: this server has no delegated routing endpoint", pinning.ErrUnavailable)
 	}
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	sink := &node.RefusalSink{}
 	rw := &refusalWriter{ResponseWriter: w, sink: sink}
 	s.routing.ServeHTTP(rw, r.WithContext(node.WithRefusalSink(r.Context(), sink)))
