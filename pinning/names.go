@@ -337,12 +337,26 @@ func (s *Service) runRepublisher(ctx context.Context, every time.Duration) {
 // re-signed; it is re-put as it is until it expires. It returns how many
 // records it re-signed.
 func (s *Service) Republish(ctx context.Context) (int, error) {
-	now := s.now()
-	due, err := s.store.NamesToRepublish(now.Add(MaxNameLifetime+time.Hour), republishBatch)
-	if err != nil {
-		return 0, fmt.Errorf("republish: %w", err)
-	}
 	resigned := 0
+	for after := ""; ; {
+		batch, next, err := s.store.PublishedNames(after, republishBatch)
+		if err != nil {
+			return resigned, fmt.Errorf("republish: %w", err)
+		}
+		n, err := s.republish(ctx, batch)
+		resigned += n
+		if err != nil || next == "" {
+			return resigned, err
+		}
+		after = next
+	}
+}
+
+// republish is Republish over one batch of published names.
+func (s *Service) republish(ctx context.Context, due []store.Name) (int, error) {
+	now := s.now()
+	resigned := 0
+	var err error
 	for _, n := range due {
 		if ctx.Err() != nil {
 			return resigned, ctx.Err()

@@ -115,7 +115,7 @@ type Store interface {
 	ListNames(accountID string, p store.Page) ([]store.Name, string, error)
 	UpdateName(accountID, labelOrName string, fn func(*store.Name) error) (store.Name, error)
 	DeleteName(accountID, labelOrName string) (store.Name, error)
-	NamesToRepublish(before time.Time, limit int) ([]store.Name, error)
+	PublishedNames(after string, limit int) ([]store.Name, string, error)
 }
 
 // Node is what the domain needs from the embedded IPFS node (*node.Node).

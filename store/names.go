@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -187,24 +188,33 @@ func (s *Store) DeleteName(accountID, labelOrName string) (Name, error) {
 	return n, err
 }
 
-// NamesToRepublish returns the published names whose record ends before
-// `before`, at most limit of them (the domain's republisher).
-func (s *Store) NamesToRepublish(before time.Time, limit int) ([]Name, error) {
+// PublishedNames returns a batch of the names with a record, of every
+// account, in name order after the name `after` ("" from the first), at
+// most limit of them, and the name to continue after ("" at the end):
+// the domain's republisher walks them a batch per read transaction.
+func (s *Store) PublishedNames(after string, limit int) ([]Name, string, error) {
 	var out []Name
+	next := ""
 	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketNames).ForEach(func(k, v []byte) error {
-			if len(out) >= limit {
+		c := tx.Bucket(bucketNames).Cursor()
+		k, v := c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+		for ; k != nil; k, v = c.Next() {
+			if len(out) == limit {
+				next = out[len(out)-1].Name
 				return nil
 			}
 			var n Name
-			if err := getJSON(tx.Bucket(bucketNames), k, &n); err != nil {
-				return err
+			if err := json.Unmarshal(v, &n); err != nil {
+				return fmt.Errorf("%w: name %q does not decode: %v", ErrCorrupt, k, err)
 			}
-			if len(n.Record) > 0 && n.Validity.Before(before) {
+			if len(n.Record) > 0 {
 				out = append(out, n)
 			}
-			return nil
-		})
+		}
+		return nil
 	})
-	return out, err
+	return out, next, err
 }

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -103,9 +103,9 @@ func TestNamesBelongToTheirAccountAndRefusalsWriteNothing(t *testing.T) {
 		t.Fatalf("another account's delete: %v", err)
 	}
 
-	due, err := s.NamesToRepublish(time.Now().Add(time.Hour), 10)
-	if err != nil || len(due) != 1 || due[0].Name != "k51a" {
-		t.Fatalf("NamesToRepublish: %v %v", due, err)
+	due, next, err := s.PublishedNames("", 10)
+	if err != nil || len(due) != 1 || due[0].Name != "k51a" || next != "" {
+		t.Fatalf("PublishedNames: %v %q %v", due, next, err)
 	}
 	if _, err := s.DeleteName(a.ID, "blog"); err != nil {
 		t.Fatal(err)
@@ -116,5 +116,35 @@ func TestNamesBelongToTheirAccountAndRefusalsWriteNothing(t *testing.T) {
 	// The label is free again.
 	if _, err := s.CreateName(Name{AccountID: a.ID, Label: "blog", Name: "k51d"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPublishedNamesComeInBatchesOfEveryAccount(t *testing.T) {
+	s, _ := openTest(t, nil)
+	a, _ := s.CreateAccount("a")
+	b, _ := s.CreateAccount("b")
+	for i, acct := range []string{a.ID, b.ID, a.ID, b.ID} {
+		name := string(rune('p' + i))
+		s.CreateName(Name{AccountID: acct, Label: name, Name: "k51" + name})
+		if i < 3 {
+			s.UpdateName(acct, name, func(n *Name) error { n.Record = []byte("r"); return nil })
+		}
+	}
+	var got []string
+	for after, rounds := "", 0; ; rounds++ {
+		batch, next, err := s.PublishedNames(after, 2)
+		if err != nil || rounds > 3 {
+			t.Fatalf("PublishedNames: %v after %d rounds", err, rounds)
+		}
+		for _, n := range batch {
+			got = append(got, n.Name)
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if strings.Join(got, ",") != "k51p,k51q,k51r" {
+		t.Fatalf("published names %v, want the three with a record", got)
 	}
 }
