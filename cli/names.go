@@ -99,7 +99,7 @@ func newNamePublishCmd(g *globalFlags) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.Uint64Var(&seq, "sequence", 0, "the record's sequence, greater than the current one (default: the next)")
-	fl.StringVar(&lifetime, "lifetime", "", `how long the record is valid, e.g. "48h" (default 48h, 1m to 720h); ninja republishes it before it ends`)
+	fl.StringVar(&lifetime, "lifetime", "", `how long the record is valid, e.g. "48h" (default 48h, 1h to 720h); ninja republishes it before it ends`)
 	fl.StringVar(&ttl, "ttl", "", `how long resolvers may cache it, e.g. "5m" (default 5m)`)
 	return cmd
 }

@@ -31,7 +31,9 @@ import (
 // republishing extends a record long before it ends.
 const (
 	DefaultNameLifetime = 48 * time.Hour
-	MinNameLifetime     = time.Minute
+	// MinNameLifetime is two republishing rounds: a shorter record could
+	// end before the round that would re-sign it.
+	MinNameLifetime = 2 * republishInterval
 	MaxNameLifetime     = 30 * 24 * time.Hour
 	// DefaultNameTTL is how long a resolver may cache the record: short,
 	// so that a browser that moves a name sees it moved soon.
@@ -45,7 +47,7 @@ const (
 // again every dhtRepublish (the DHT's peers drop records after 48 hours,
 // so Kubo re-puts every 4).
 const (
-	republishInterval = time.Hour
+	republishInterval = 30 * time.Minute
 	dhtRepublish      = 4 * time.Hour
 	republishBatch    = 1000
 )
@@ -363,7 +365,8 @@ func (s *Service) republish(ctx context.Context, due []store.Name) (int, error) 
 		}
 		left := n.Validity.Sub(now)
 		if len(n.Key) > 0 && !n.External && (left < time.Duration(n.Lifetime)/2 || left < 24*time.Hour) {
-			n, err = s.store.UpdateName("", n.Name, func(m *store.Name) error {
+			name := n.Name
+			n, err = s.store.UpdateName("", name, func(m *store.Name) error {
 				if m.Sequence != n.Sequence || m.External {
 					return nil // published meanwhile
 				}
@@ -383,7 +386,7 @@ func (s *Service) republish(ctx context.Context, due []store.Name) (int, error) 
 				if errIsNotFound(err) {
 					continue // deleted meanwhile
 				}
-				return resigned, fmt.Errorf("republish %s: %w", n.Name, err)
+				return resigned, fmt.Errorf("republish %s: %w", name, err)
 			}
 			resigned++
 			s.putToDHT(n)

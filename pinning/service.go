@@ -189,7 +189,7 @@ type Config struct {
 	// disabled.
 	Resumable ResumableConfig
 	// RepublishInterval is how often IPNS records are re-signed before
-	// they expire and re-put to the DHT (names.go); 0 means an hour,
+	// they expire and re-put to the DHT (names.go); 0 means 30 minutes,
 	// negative never (tests call Republish).
 	RepublishInterval time.Duration
 	// Observer receives metrics; nil means none.
