@@ -34,7 +34,7 @@ const (
 	// MinNameLifetime is two republishing rounds: a shorter record could
 	// end before the round that would re-sign it.
 	MinNameLifetime = 2 * republishInterval
-	MaxNameLifetime     = 30 * 24 * time.Hour
+	MaxNameLifetime = 30 * 24 * time.Hour
 	// DefaultNameTTL is how long a resolver may cache the record: short,
 	// so that a browser that moves a name sees it moved soon.
 	DefaultNameTTL = 5 * time.Minute
