@@ -87,11 +87,11 @@ func (n *Node) setupGateway(cfg Config) error {
 }
 
 // subdomainGateways are the public gateways of domains: subdomain
-// gateways for /ipfs/ (and /ipns/, which the node's checks then refuse:
-// no names are resolved), with deserialized responses, so that sites
-// render and their _redirects apply, and no DNSLink, which would make
-// anonymous requests look names up in DNS. InlineDNSLink is moot without
-// DNSLink.
+// gateways for /ipfs/ and /ipns/ ({name}.ipns.{domain}: the names held
+// here, see NameRecords), with deserialized responses, so that sites
+// render and their _redirects apply, and no DNSLink on the gateway
+// domains' own subdomains (DNSLink is for the configured DNSLink
+// domains, by their Host). InlineDNSLink is moot without DNSLink.
 func subdomainGateways(domains []string) map[string]*gateway.PublicGateway {
 	if len(domains) == 0 {
 		return nil
@@ -113,10 +113,12 @@ func subdomainGateways(domains []string) map[string]*gateway.PublicGateway {
 // from the network, so an unknown CID is a fast 404 and an invalid one a
 // 400. It supports Range, ?format=raw|car, Accept:
 // application/vnd.ipld.car, directory listings, Content-Type sniffing,
-// ETag and immutable Cache-Control. DNSLink and /ipns/ are disabled (any
-// path not under /ipfs/ is a 404): a pinning service serves its own
-// content by CID, and resolving names would make anonymous requests look
-// names up in DNS.
+// ETag and immutable Cache-Control. /ipns/{name} resolves only the names
+// Config.NameRecords holds (others are a 404) and ?format=ipns-record
+// serves their records; /ipns/{domain} and a request whose Host is a
+// domain follow the _dnslink TXT record of Config.DNSLinkDomains only
+// (node/ipnsgw.go). Any other path is a 404: an anonymous request never
+// makes the node look a name up in the DHT or in DNS.
 //
 // Bounds, so that no anonymous request costs more than a bounded amount:
 //

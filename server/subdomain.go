@@ -21,8 +21,9 @@ import (
 
 // subdomainNamespaces are the labels boxo reads as the namespace of a
 // subdomain host ({id}.{ns}.{domain}). Every one of them is a content
-// host here, even those boxo then answers 404 (ipns: no names are resolved
-// yet; p2p, ipld: Kubo's legacy), so that none of them serves the API.
+// host here, even those boxo then answers 404 (ipns: a name not held
+// here; p2p, ipld: Kubo's legacy), so that none of them serves the API.
+// A configured DNSLink domain is a content host too (its site's origin).
 var subdomainNamespaces = []string{"ipfs", "ipns", "p2p", "ipld"}
 
 // contentHost reports whether host (a Host header, maybe with a port) is
