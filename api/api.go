@@ -79,6 +79,9 @@ type TokenRequest struct {
 	AllowedOrigins   []string        `json:"allowedOrigins,omitempty"`
 	FileName         string          `json:"fileName,omitempty"`
 	Metadata         json.RawMessage `json:"metadata,omitempty"`
+	// PublishName lets the token publish to this one IPNS name of the
+	// account (its label or k51… name): POST /names/{name}.
+	PublishName string `json:"publishName,omitempty"`
 }
 
 // TokenLimits are a token's constraints as the API shows them.
@@ -91,7 +94,8 @@ type TokenLimits struct {
 	AllowedOrigins   []string          `json:"allowedOrigins,omitempty"`
 	FileName         string            `json:"fileName,omitempty"`
 	Metadata         map[string]string `json:"metadata,omitempty"`
-	Group            string            `json:"group,omitempty"` // the group of pins every upload joins
+	Group            string            `json:"group,omitempty"`       // the group of pins every upload joins
+	PublishName      string            `json:"publishName,omitempty"` // the one IPNS name (k51…) it may publish to
 }
 
 // TokenCreated answers a token request: the only time the token itself
@@ -157,6 +161,9 @@ type AccessJWTRequest struct {
 	Scopes    []string        `json:"scopes"`
 	ExpiresIn json.RawMessage `json:"expiresIn,omitempty"`
 	MaxUses   int64           `json:"maxUses,omitempty"`
+	// PublishName lets the JWT publish to this one IPNS name of the
+	// account (its label or k51… name), even without scope names.
+	PublishName string `json:"publishName,omitempty"`
 }
 
 // AccessJWTCreated answers POST /auth/jwt: the only time the JWT is shown.
@@ -167,6 +174,8 @@ type AccessJWTCreated struct {
 	Scopes    []string `json:"scopes"`
 	ExpiresAt int64    `json:"expiresAt"`
 	MaxUses   int64    `json:"maxUses"`
+	// PublishName is the IPNS name (k51…) the JWT may publish to.
+	PublishName string `json:"publishName,omitempty"`
 }
 
 // AccessJWT is an issued access JWT as listed (the JWT itself is not

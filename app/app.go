@@ -76,6 +76,12 @@ type Options struct {
 	// ClusterAPI.API nothing Cluster-related is opened or started.
 	ClusterAPI  cluster.Config
 	Replication pinning.ClusterConfig
+	// DNSLinkDomains are the domains whose _dnslink TXT records the
+	// gateway follows (/ipns/{domain}, and requests whose Host is one):
+	// Open gives them to the node, which resolves them (with
+	// Node.DNSResolver), and to the server, which sends their hosts to
+	// the gateway.
+	DNSLinkDomains []string
 	// Server configures the HTTP server (its Logger is set by Open).
 	Server server.Config
 	// Store configures the database (its Logger is set by Open).
@@ -165,13 +171,14 @@ func Open(ctx context.Context, opts Options) (_ *App, err error) {
 	sc := opts.Server
 	sc.Logger = opts.Logger
 	sc.GatewayDomains = opts.GatewayDomains
+	sc.DNSLinkDomains = opts.DNSLinkDomains
 	if opts.Create {
 		if err := resetDir(a.Layout.Tmp()); err != nil {
 			return nil, err
 		}
 		sc.SpoolDir = a.Layout.Tmp()
 	}
-	a.Server = server.New(sc, server.Deps{Service: a.Service, Gateway: a.Node.Gateway(),
+	a.Server = server.New(sc, server.Deps{Service: a.Service, Gateway: a.Node.Gateway(), Routing: a.Node.RoutingHandler(a.Service),
 		Metrics: a.Metrics.Handler(), Observer: a.Metrics, Backup: a})
 	return a, nil
 }
@@ -271,6 +278,15 @@ func (a *App) openNode(ctx context.Context, opts Options) error {
 	nc.Logger = opts.Logger
 	nc.NoNetwork = !opts.Network
 	nc.GatewayDomains = opts.GatewayDomains
+	nc.DNSLinkDomains = opts.DNSLinkDomains
+	// The service is opened after the node; the gateway asks it for
+	// records only once requests arrive, when it is set.
+	nc.NameRecords = func(ctx context.Context, name string) ([]byte, error) {
+		if a.Service == nil {
+			return nil, pinning.ErrNotFound
+		}
+		return a.Service.IPNSRecord(ctx, name)
+	}
 	if opts.Network {
 		id, err := secretFile(a.Layout.Identity(), true, node.NewIdentity, node.ValidIdentity)
 		if err != nil {

@@ -79,7 +79,7 @@ func newRootCmd() *cobra.Command {
 	bindEnv(pf, "server", "NINJA_SERVER")
 	bindEnv(pf, "api-key", "NINJA_API_KEY")
 	bindEnv(pf, "account", "NINJA_ACCOUNT")
-	root.AddCommand(newServeCmd(g), newAccountCmd(g), newKeyCmd(g), newTokenCmd(g), newSigningKeyCmd(g),
+	root.AddCommand(newServeCmd(g), newAccountCmd(g), newKeyCmd(g), newTokenCmd(g), newSigningKeyCmd(g), newNameCmd(g),
 		newUploadCmd(g), newGCCmd(g), newExportCmd(g), newVersionCmd(g), newReadyCmd(g), newConfigCmd(g), newBackupCmd(g), newRestoreCmd(g))
 	forbidUnknownSubcommands(root)
 	return root

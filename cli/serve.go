@@ -46,6 +46,8 @@ type serveFlags struct {
 	p2p            []string
 	publicURL      string
 	gatewayDomains []string
+	dnslinkDomains []string
+	dnsResolver    string
 	offline        bool
 	bootstrap      []string
 	maxUpload      string
@@ -118,6 +120,8 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&f.p2p, "p2p", []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}, "libp2p listen multiaddrs, comma-separated (NINJA_P2P)")
 	fl.StringVar(&f.publicURL, "public-url", "", "public base URL of the gateway, used in uris.url (NINJA_PUBLIC_URL); default: the request's host")
 	fl.StringSliceVar(&f.gatewayDomains, "gateway-domains", nil, "serve a subdomain gateway on these domains, comma-separated: {cid}.ipfs.DOMAIN in its own origin, DOMAIN/ipfs/{cid} redirected there, uris.url in that form; needs a wildcard DNS record *.ipfs.DOMAIN (NINJA_GATEWAY_DOMAINS); default: a path gateway only")
+	fl.StringSliceVar(&f.dnslinkDomains, "dnslink-domains", nil, "serve these domains' DNSLink (the _dnslink.DOMAIN TXT record, content stored here only), comma-separated: requests with Host DOMAIN and /ipns/DOMAIN; no other name is looked up in DNS (NINJA_DNSLINK_DOMAINS)")
+	fl.StringVar(&f.dnsResolver, "dns-resolver", "", "DNS server (host:port) DNSLink records are asked of (NINJA_DNS_RESOLVER); default: the system's resolver")
 	fl.BoolVar(&f.offline, "offline", false, "no DHT and no bootstrap (NINJA_OFFLINE)")
 	fl.StringSliceVar(&f.bootstrap, "bootstrap", nil, "bootstrap peer multiaddrs, comma-separated; empty for none (NINJA_BOOTSTRAP); default: the public IPFS bootstrap list")
 	fl.StringVar(&f.maxUpload, "max-upload", "32GiB", "largest accepted upload (NINJA_MAX_UPLOAD)")
@@ -174,7 +178,7 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 		bindEnv(fl, flag, env)
 	}
 	for flag, env := range map[string]string{
-		"config": "NINJA_CONFIG", "http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "gateway-domains": "NINJA_GATEWAY_DOMAINS", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
+		"config": "NINJA_CONFIG", "http": "NINJA_HTTP", "metrics": "NINJA_METRICS", "p2p": "NINJA_P2P", "public-url": "NINJA_PUBLIC_URL", "gateway-domains": "NINJA_GATEWAY_DOMAINS", "dnslink-domains": "NINJA_DNSLINK_DOMAINS", "dns-resolver": "NINJA_DNS_RESOLVER", "offline": "NINJA_OFFLINE", "allow-private-peers": "NINJA_ALLOW_PRIVATE_PEERS",
 		"bootstrap": "NINJA_BOOTSTRAP", "max-upload": "NINJA_MAX_UPLOAD", "min-free-space": "NINJA_MIN_FREE_SPACE", "trusted-proxies": "NINJA_TRUSTED_PROXIES",
 		"cors-origins": "NINJA_CORS_ORIGINS", "log-level": "NINJA_LOG_LEVEL", "log-format": "NINJA_LOG_FORMAT", "access-log": "NINJA_ACCESS_LOG", "pin-timeout": "NINJA_PIN_TIMEOUT",
 		"pin-concurrency": "NINJA_PIN_CONCURRENCY", "pin-concurrency-per-account": "NINJA_PIN_CONCURRENCY_PER_ACCOUNT",
@@ -220,6 +224,15 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 	if err != nil {
 		return app.Options{}, err
 	}
+	dnslink, err := parseDNSLinkDomains(f.dnslinkDomains)
+	if err != nil {
+		return app.Options{}, err
+	}
+	if f.dnsResolver != "" {
+		if _, _, err := net.SplitHostPort(f.dnsResolver); err != nil {
+			return app.Options{}, fmt.Errorf("--dns-resolver: %q is not host:port", f.dnsResolver)
+		}
+	}
 	var proxies []netip.Prefix
 	if len(f.trustedProxies) > 0 {
 		if proxies, err = token.ParseCIDRs(f.trustedProxies); err != nil {
@@ -243,6 +256,7 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 			Bootstrap:         f.bootstrap,
 			ReprovideInterval: f.reprovideInterval,
 			AllowPrivatePeers: f.allowPrivate,
+			DNSResolver:       f.dnsResolver,
 		},
 		Fetch:             pinning.FetchConfig{Timeout: f.pinTimeout, MaxConcurrent: f.pinConcurrency, MaxPerAccount: f.pinPerAccount},
 		Store:             store.Options{DefaultQuota: quota, EventRetention: f.eventRetention, TokenGrace: f.tokenGrace},
@@ -252,6 +266,7 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		RateLimits:        f.rateLimits(),
 		Resumable:         pinning.ResumableConfig{TTL: f.tusExpiry},
 		GatewayDomains:    domains,
+		DNSLinkDomains:    dnslink,
 		Server: server.Config{
 			PublicURL:       f.publicURL,
 			HTTPS:           f.tls.on(),
@@ -264,6 +279,23 @@ func (f *serveFlags) options(dataDir string, logger *slog.Logger) (app.Options, 
 		},
 		Logger: logger,
 	}, nil
+}
+
+// parseDNSLinkDomains checks --dnslink-domains: each a DNS name, no port
+// (a DNSLink record is a name's), lower case, without a trailing dot.
+func parseDNSLinkDomains(ds []string) ([]string, error) {
+	var out []string
+	for _, d := range ds {
+		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		if d == "" {
+			continue
+		}
+		if net.ParseIP(d) != nil || strings.ContainsAny(d, ":/ ") || !strings.Contains(d, ".") {
+			return nil, fmt.Errorf("--dnslink-domains: %q is not a domain name (give the bare host, e.g. example.com)", d)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // parseGatewayDomains checks --gateway-domains: each a DNS name, maybe

@@ -41,9 +41,9 @@ func parseMB(flag, v string) (json.RawMessage, int64, error) {
 
 func newTokenCreateCmd(g *globalFlags) *cobra.Command {
 	var (
-		name, expiresIn, maxSize, maxTotal, fileName, issuer string
-		maxUploads                                           int64
-		mimes, ips, origins                                  []string
+		name, expiresIn, maxSize, maxTotal, fileName, issuer, publish string
+		maxUploads                                                    int64
+		mimes, ips, origins                                           []string
 	)
 	create := &cobra.Command{
 		Use:   "create --name NAME --expires-in 1h [--max-uploads N --max-size 50 --mime image/* --ip CIDR --origin URL]",
@@ -51,7 +51,7 @@ func newTokenCreateCmd(g *globalFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: withClient(g, func(cmd *cobra.Command, _ []string, c *apiClient) error {
 			req := api.TokenRequest{Name: name, ExpiresIn: jsonString(expiresIn), MaxUploads: maxUploads,
-				AllowedMimeTypes: mimes, IPWhitelist: ips, AllowedOrigins: origins, FileName: fileName}
+				AllowedMimeTypes: mimes, IPWhitelist: ips, AllowedOrigins: origins, FileName: fileName, PublishName: publish}
 			var err error
 			if req.MaxSizeMB, _, err = parseMB("max-size", maxSize); err != nil {
 				return err
@@ -86,6 +86,7 @@ func newTokenCreateCmd(g *globalFlags) *cobra.Command {
 	fl.StringSliceVar(&ips, "ip", nil, "allowed client networks (CIDR or address, IPv4 or IPv6)")
 	fl.StringSliceVar(&origins, "origin", nil, "allowed browser origins (https://app.example.com)")
 	fl.StringVar(&fileName, "file-name", "", "bind every upload's name (the client cannot change it)")
+	fl.StringVar(&publish, "publish-name", "", "let the token publish to this one IPNS name of the account (label or k51…): POST /names/NAME; the issuing key needs scope names")
 	fl.StringVar(&issuer, "key", "", "id of the API key that issues the token (admin socket or database only; default: the account's oldest key with tokens:write)")
 	return create
 }
@@ -113,6 +114,9 @@ func describeLimits(expiresAt int64, l api.TokenLimits) string {
 	}
 	if l.FileName != "" {
 		parts = append(parts, fmt.Sprintf("name %q", l.FileName))
+	}
+	if l.PublishName != "" {
+		parts = append(parts, "may publish to /ipns/"+l.PublishName)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -70,10 +70,9 @@ func startClusterRig(t *testing.T) *clusterRig {
 	r := &clusterRig{t: t, bin: bin}
 	for i := range 3 {
 		gw := freePort(t)
-		k := startKuboWith(t, map[string]string{
-			"Addresses.API":     strconv.Quote(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t))),
-			"Addresses.Gateway": strconv.Quote(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", gw)),
-		})
+		k := startKubo(t,
+			[]string{"--json", "Addresses.API", strconv.Quote(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t)))},
+			[]string{"--json", "Addresses.Gateway", strconv.Quote(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", gw))})
 		p := &clusterPeer{i: i, dir: t.TempDir(), kubo: k, gateway: fmt.Sprintf("http://127.0.0.1:%d", gw), log: &syncBuffer{}}
 		r.initPeer(p, hex.EncodeToString(secret))
 		r.peers = append(r.peers, p)

@@ -29,11 +29,9 @@ type kubo struct {
 	repo string
 }
 
-func startKubo(t *testing.T) *kubo { return startKuboWith(t, nil) }
-
-// startKuboWith is startKubo with more configuration: each key set to its
-// JSON value (`ipfs config --json KEY VALUE`) before the daemon starts.
-func startKuboWith(t *testing.T, config map[string]string) *kubo {
+// startKubo starts the daemon after the test profile and config, each
+// `ipfs config` arguments run before the start (a test's own routing).
+func startKubo(t *testing.T, config ...[]string) *kubo {
 	t.Helper()
 	bin := os.Getenv("KUBO_BIN")
 	if bin == "" {
@@ -49,8 +47,8 @@ func startKuboWith(t *testing.T, config map[string]string) *kubo {
 	k.run("config", "--json", "Bootstrap", "[]")
 	k.run("config", "--json", "Discovery.MDNS.Enabled", "false")
 	k.run("config", "--json", "Addresses.Swarm", `["/ip4/127.0.0.1/tcp/0"]`)
-	for key, v := range config {
-		k.run("config", "--json", key, v)
+	for _, args := range config {
+		k.run(append([]string{"config"}, args...)...)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -114,6 +112,13 @@ func (k *kubo) run(args ...string) string {
 		k.t.Fatalf("ipfs %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// command is an ipfs command to run as the test likes (its own stdin).
+func (k *kubo) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(k.bin, args...)
+	cmd.Env = k.env()
+	return cmd
 }
 
 func (k *kubo) try(args ...string) (string, error) {

@@ -38,7 +38,8 @@ const defaultGatewayTimeout = 30 * time.Minute
 // the collector already registered), but with the global registry two
 // nodes in one process (tests, an offline command beside a server) would
 // share counters, and the node would depend on package-level state.
-func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
+func (n *Node) setupGateway(cfg Config) error {
+	timeout, domains := cfg.GatewayTimeout, cfg.GatewayDomains
 	if timeout <= 0 {
 		timeout = defaultGatewayTimeout
 	}
@@ -47,9 +48,16 @@ func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
 	// the exchange, and the offline exchange would read the same block
 	// from the store unbudgeted.
 	bs := remoteBlockstore{budgetedBlockstore{n.bstore}, n}
+	dns := newDNSLinkResolver(cfg.DNSLinkDomains, cfg.DNSResolver)
+	vs, ns, err := newNameSystem(cfg.NameRecords, dns)
+	if err != nil {
+		return err
+	}
 	blocksBackend, err := gateway.NewBlocksBackend(
 		blockservice.New(bs, nil),
 		gateway.WithGetBlockTimeout(gatewayBlockTimeout),
+		gateway.WithValueStore(vs),
+		gateway.WithNameSystem(ns),
 	)
 	if err != nil {
 		return fmt.Errorf("gateway backend: %w", err)
@@ -58,7 +66,9 @@ func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
 	n.metrics = prometheus.NewRegistry()
 	c := gateway.Config{
 		DeserializedResponses: true,
-		NoDNSLink:             true,
+		// DNSLink by Host header for the configured domains only: the name
+		// system's resolver refuses every other name without a query.
+		NoDNSLink: len(dns.domains) == 0,
 		// Only this node's content is served; the "retrieval timed out"
 		// page with its link to a public diagnostic service makes no sense.
 		DiagnosticServiceURL: "",
@@ -66,9 +76,9 @@ func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
 		MetricsRegistry:      n.metrics,
 		PublicGateways:       subdomainGateways(domains),
 	}
-	checked := &gatewayHandler{inner: gateway.NewHandler(c, n.gateway), n: n}
+	checked := &gatewayHandler{inner: gateway.NewHandler(c, n.gateway), n: n, dns: dns, records: vs}
 	n.gatewayHandler = checked
-	if len(c.PublicGateways) > 0 {
+	if len(c.PublicGateways) > 0 || !c.NoDNSLink {
 		// boxo's hostname handler runs before the node's checks, which see
 		// the path it rewrote {cid}.ipfs.{domain}/x to (/ipfs/{cid}/x).
 		n.gatewayHandler = gateway.NewHostnameHandler(c, n.gateway, checked)
@@ -77,11 +87,11 @@ func (n *Node) setupGateway(timeout time.Duration, domains []string) error {
 }
 
 // subdomainGateways are the public gateways of domains: subdomain
-// gateways for /ipfs/ (and /ipns/, which the node's checks then refuse:
-// no names are resolved), with deserialized responses, so that sites
-// render and their _redirects apply, and no DNSLink, which would make
-// anonymous requests look names up in DNS. InlineDNSLink is moot without
-// DNSLink.
+// gateways for /ipfs/ and /ipns/ ({name}.ipns.{domain}: the names held
+// here, see NameRecords), with deserialized responses, so that sites
+// render and their _redirects apply, and no DNSLink on the gateway
+// domains' own subdomains (DNSLink is for the configured DNSLink
+// domains, by their Host). InlineDNSLink is moot without DNSLink.
 func subdomainGateways(domains []string) map[string]*gateway.PublicGateway {
 	if len(domains) == 0 {
 		return nil
@@ -103,10 +113,12 @@ func subdomainGateways(domains []string) map[string]*gateway.PublicGateway {
 // from the network, so an unknown CID is a fast 404 and an invalid one a
 // 400. It supports Range, ?format=raw|car, Accept:
 // application/vnd.ipld.car, directory listings, Content-Type sniffing,
-// ETag and immutable Cache-Control. DNSLink and /ipns/ are disabled (any
-// path not under /ipfs/ is a 404): a pinning service serves its own
-// content by CID, and resolving names would make anonymous requests look
-// names up in DNS.
+// ETag and immutable Cache-Control. /ipns/{name} resolves only the names
+// Config.NameRecords holds (others are a 404) and ?format=ipns-record
+// serves their records; /ipns/{domain} and a request whose Host is a
+// domain follow the _dnslink TXT record of Config.DNSLinkDomains only
+// (node/ipnsgw.go). Any other path is a 404: an anonymous request never
+// makes the node look a name up in the DHT or in DNS.
 //
 // Bounds, so that no anonymous request costs more than a bounded amount:
 //
@@ -148,16 +160,37 @@ func (n *Node) Gateway() http.Handler {
 
 // gatewayHandler is boxo's handler behind the node's request checks.
 type gatewayHandler struct {
-	inner http.Handler
-	n     *Node
+	inner   http.Handler
+	n       *Node
+	dns     *dnslinkResolver
+	records localRecords
 }
 
 func (h *gatewayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/ipns/"):
+		// An IPNS name resolves from the records held here (a name not
+		// held is boxo's 404 or 500 on an empty value store, so it is
+		// refused here first); a domain only if it is a DNSLink domain.
+		root, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/ipns/"), "/")
+		name, err := ParseName(root)
+		switch {
+		case err != nil && !h.dns.Allowed(root):
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "/ipns/ serves the names published on this server and its DNSLink domains only")
+			return
+		case err == nil:
+			if _, err := h.records.lookup(r.Context(), string(mustName(name).RoutingKey())); err != nil {
+				writeError(w, http.StatusNotFound, "NOT_FOUND", "no record of "+name+" is published on this server")
+				return
+			}
+		}
+		if wantsTar(r) {
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "tar responses are not served; ask for the CAR (?format=car) or for the files")
+			return
+		}
+		h.inner.ServeHTTP(w, r)
 	case !strings.HasPrefix(r.URL.Path, "/ipfs/"):
-		// boxo would resolve /ipns/ names, DNSLink included: a DNS lookup
-		// for any name an anonymous request picks.
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "only /ipfs/ paths are served")
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "only /ipfs/ and /ipns/ paths are served")
 	case wantsTar(r):
 		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "tar responses are not served (their size grows with "+
 			"the square of a directory's depth); ask for the CAR (?format=car) or for the files")

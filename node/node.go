@@ -134,6 +134,16 @@ type Config struct {
 	// {domain}/ipfs/{cid} there. Empty means a path gateway only. See
 	// Gateway.
 	GatewayDomains []string
+	// NameRecords gives the gateway the IPNS records held here:
+	// /ipns/{name} and {name}.ipns.{domain} resolve those names only, and
+	// ?format=ipns-record returns them. Nil means no name resolves.
+	NameRecords NameRecords
+	// DNSLinkDomains are the domains whose _dnslink TXT record the gateway
+	// follows, for /ipns/{domain} and for requests whose Host is the
+	// domain; no other name is ever looked up in DNS. DNSResolver is the
+	// DNS server to ask (host:port); "" means the system's resolver.
+	DNSLinkDomains []string
+	DNSResolver    string
 	// BufferBudget bounds the bytes all imports together hold in memory
 	// (chunks being read, blocks buffered or being written); an import
 	// that finds it spent waits. Zero means 192 MiB: a lone import still
@@ -239,7 +249,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.rawBS = blockstore.NewIdStore(blockstore.NewBlockstore(n.ds, blockstore.NoPrefix()))
 	n.bstore = touchingBlockstore{Blockstore: n.rawBS, t: &n.touched}
 	n.localBS = blockservice.New(n.bstore, offline.Exchange(n.bstore))
-	if err := n.setupGateway(cfg.GatewayTimeout, cfg.GatewayDomains); err != nil {
+	if err := n.setupGateway(cfg); err != nil {
 		_ = n.Close(ctx)
 		return nil, fmt.Errorf("node: %w", err)
 	}

@@ -290,6 +290,7 @@ func tokenGrant(parent token.Grant, t store.Token) (token.Grant, error) {
 		Name:             t.BoundName,
 		Metadata:         t.BoundMetadata,
 		Group:            t.BoundGroup,
+		PublishName:      t.PublishName,
 	})
 	if err != nil {
 		return token.Grant{}, err

@@ -139,6 +139,10 @@ func (s *Service) CreateUploadToken(ctx context.Context, parent token.Grant, spe
 	}
 	c := spec.Constraints
 	c.ExpiresAt = s.now().Add(spec.Lifetime).Truncate(time.Millisecond)
+	var err error
+	if c.PublishName, err = s.publishNameOf(parent.AccountID, c.PublishName); err != nil {
+		return "", store.Token{}, err
+	}
 	if err := checkLabel("name", spec.Name, MaxNameLen); err != nil {
 		return "", store.Token{}, err
 	}
@@ -175,7 +179,7 @@ func (s *Service) CreateUploadToken(ctx context.Context, parent token.Grant, spe
 		Prefix: token.DisplayPrefix(secret), Hash: sum[:], Scopes: []string{string(token.ScopeUpload)},
 		ExpiresAt: c.ExpiresAt, MaxUploads: c.MaxUploads, MaxFileBytes: c.MaxFileBytes, MaxTotalBytes: c.MaxTotalBytes,
 		AllowedMimeTypes: c.AllowedMimeTypes, IPAllow: ips, AllowedOrigins: c.AllowedOrigins,
-		BoundName: c.Name, BoundMetadata: c.Metadata, BoundGroup: c.Group,
+		BoundName: c.Name, BoundMetadata: c.Metadata, BoundGroup: c.Group, PublishName: c.PublishName,
 	})
 	if err != nil {
 		return "", store.Token{}, fmt.Errorf("create upload token: %w", err)
@@ -284,6 +288,9 @@ type AccessJWTSpec struct {
 	Scopes   []token.Scope
 	Lifetime time.Duration // 0: DefaultTokenLifetime
 	MaxUses  int64
+	// PublishName is one of the account's IPNS names (label or k51…)
+	// the JWT may publish to; "": none.
+	PublishName string
 }
 
 // CreateAccessJWT issues a scoped, expiring, revocable access JWT signed
@@ -311,7 +318,11 @@ func (s *Service) CreateAccessJWT(ctx context.Context, parent token.Grant, spec 
 		return "", store.AccessJWT{}, err
 	}
 	now := s.now().Truncate(time.Second)
-	if _, err := parent.Narrow(token.KindAccessJWT, spec.Scopes, token.Constraints{ExpiresAt: now.Add(spec.Lifetime)}); err != nil {
+	publish, err := s.publishNameOf(parent.AccountID, spec.PublishName)
+	if err != nil {
+		return "", store.AccessJWT{}, err
+	}
+	if _, err := parent.Narrow(token.KindAccessJWT, spec.Scopes, token.Constraints{ExpiresAt: now.Add(spec.Lifetime), PublishName: publish}); err != nil {
 		return "", store.AccessJWT{}, err
 	}
 	jti, err := token.NewJTI(rand.Reader)
@@ -319,13 +330,13 @@ func (s *Service) CreateAccessJWT(ctx context.Context, parent token.Grant, spec 
 		return "", store.AccessJWT{}, fmt.Errorf("mint access jwt: %w", err)
 	}
 	claims := token.AccessClaims{Subject: parent.AccountID, KeyID: parent.IssuerKeyID, Scopes: spec.Scopes,
-		IssuedAt: now, ExpiresAt: now.Add(spec.Lifetime), JTI: jti, MaxUses: spec.MaxUses}
+		IssuedAt: now, ExpiresAt: now.Add(spec.Lifetime), JTI: jti, MaxUses: spec.MaxUses, PublishName: publish}
 	jwt, err := s.signer.Issue(claims)
 	if err != nil {
 		return "", store.AccessJWT{}, fmt.Errorf("sign access jwt: %w", err)
 	}
 	rec, err := s.store.CreateAccessJWT(store.AccessJWT{JTI: jti, AccountID: parent.AccountID, KeyID: parent.IssuerKeyID,
-		Name: spec.Name, Scopes: scopeNames(spec.Scopes), ExpiresAt: claims.ExpiresAt, MaxUses: spec.MaxUses})
+		Name: spec.Name, Scopes: scopeNames(spec.Scopes), ExpiresAt: claims.ExpiresAt, MaxUses: spec.MaxUses, PublishName: publish})
 	if err != nil {
 		return "", store.AccessJWT{}, fmt.Errorf("record access jwt: %w", err)
 	}

@@ -109,6 +109,13 @@ type Store interface {
 	DeleteTusUpload(id string) (store.TusUpload, error)
 	CompleteTusUpload(id string, pins []store.Pin, use *store.TokenUse) ([]store.Pin, error)
 	ExpiredTusUploads(before time.Time, limit int) ([]store.TusUpload, error)
+	// IPNS names (names.go).
+	CreateName(n store.Name) (store.Name, error)
+	NameOf(accountID, labelOrName string) (store.Name, error)
+	ListNames(accountID string, p store.Page) ([]store.Name, string, error)
+	UpdateName(accountID, labelOrName string, fn func(*store.Name) error) (store.Name, error)
+	DeleteName(accountID, labelOrName string) (store.Name, error)
+	PublishedNames(after string, limit int) ([]store.Name, string, error)
 }
 
 // Node is what the domain needs from the embedded IPFS node (*node.Node).
@@ -124,6 +131,10 @@ type Node interface {
 	// SetRemoteSource lets the gateway read missing blocks of the roots
 	// it allows from other peers (local retention, cluster.go).
 	SetRemoteSource(rs node.RemoteSource)
+	// Online reports whether the node has the DHT; PutRecord puts an IPNS
+	// record to it (names.go).
+	Online() bool
+	PutRecord(ctx context.Context, name string, record []byte) error
 	PeerID() string
 	Addrs() []string
 	Peers() []string
@@ -183,6 +194,10 @@ type Config struct {
 	// Cluster replicates every pin to an IPFS Cluster (cluster.go); without
 	// a Client nothing Cluster-related starts.
 	Cluster ClusterConfig
+	// RepublishInterval is how often IPNS records are re-signed before
+	// they expire and re-put to the DHT (names.go); 0 means 30 minutes,
+	// negative never (tests call Republish).
+	RepublishInterval time.Duration
 	// Observer receives metrics; nil means none.
 	Observer Observer
 	// Now is the clock; nil means time.Now.
@@ -210,6 +225,7 @@ type Service struct {
 	reads     gatewayReads
 	tus       *resumables // nil when resumable uploads are disabled
 	repl      *replicator // nil without a Cluster
+	names     nameState
 
 	bg   context.Context    // the background work's, done at Close
 	stop context.CancelFunc // ends the background work below
@@ -247,6 +263,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("pinning: %w", err)
 	}
 	s.tus = tus
+	s.names.put = map[string]time.Time{}
 	if !cfg.Fetch.Disabled {
 		f, err := startFetcher(s, cfg.Fetch)
 		if err != nil {
@@ -278,6 +295,13 @@ func New(cfg Config) (*Service, error) {
 		if r.cfg.Evict {
 			s.node.SetRemoteSource(node.RemoteSource{Peers: r.remotePeers, Fetched: r.fetched})
 		}
+	}
+	if cfg.RepublishInterval == 0 {
+		cfg.RepublishInterval = republishInterval
+	}
+	if cfg.RepublishInterval > 0 {
+		s.wg.Add(1)
+		go s.runRepublisher(bg, cfg.RepublishInterval)
 	}
 	return s, nil
 }

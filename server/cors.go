@@ -17,8 +17,14 @@ func corsPath(p string) bool {
 	case "/upload", "/upload/new", "/upload-tokens/info", "/v3/files", "/files":
 		return true
 	}
-	return strings.HasPrefix(p, "/pins/") || strings.HasPrefix(p, "/pin/") || tusPath(p)
+	// /names/{name}: a page publishing with a token bound to the name
+	// (publishName); /routing/v1/ipns/: an app reading, or PUTting the
+	// records it signed itself.
+	return strings.HasPrefix(p, "/pins/") || strings.HasPrefix(p, "/pin/") || tusPath(p) ||
+		strings.HasPrefix(p, "/names/") || routingPath(p)
 }
+
+func routingPath(p string) bool { return strings.HasPrefix(p, "/routing/v1/ipns/") }
 
 // cors answers preflights and adds CORS headers on the browser-facing
 // endpoints for the configured origins. A token's own allowedOrigins are
@@ -35,8 +41,11 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		h.Set("Access-Control-Allow-Origin", origin)
 		methods, allow, expose := "GET, HEAD, POST, OPTIONS", "Authorization, Content-Type, X-Api-Key, Range, Source", // Source: a header the Pinata SDK adds to its uploads
 			"Content-Length, Content-Range, ETag, Retry-After, X-Ipfs-Path, X-Ipfs-Roots"
-		if tusPath(r.URL.Path) { // tus clients send and read the protocol's headers (tus.go)
+		switch {
+		case tusPath(r.URL.Path): // tus clients send and read the protocol's headers (tus.go)
 			methods, allow, expose = tusCORSMethods, tusCORSAllow, tusCORSExpose
+		case routingPath(r.URL.Path):
+			methods, allow, expose = "GET, PUT, OPTIONS", "Accept, Content-Type", "Content-Length, Etag, Expires, Cache-Control"
 		}
 		h.Set("Access-Control-Expose-Headers", expose)
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {

@@ -93,12 +93,12 @@ func (s *Server) handleAccessJWTCreate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	jwt, rec, err := s.svc.CreateAccessJWT(r.Context(), parent, pinning.AccessJWTSpec{Name: req.Name, Scopes: scopes, Lifetime: d, MaxUses: req.MaxUses})
+	jwt, rec, err := s.svc.CreateAccessJWT(r.Context(), parent, pinning.AccessJWTSpec{Name: req.Name, Scopes: scopes, Lifetime: d, MaxUses: req.MaxUses, PublishName: req.PublishName})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, api.AccessJWTCreated{Token: jwt, JTI: rec.JTI, Name: rec.Name, Scopes: rec.Scopes,
-		ExpiresAt: rec.ExpiresAt.UnixMilli(), MaxUses: rec.MaxUses})
+		ExpiresAt: rec.ExpiresAt.UnixMilli(), MaxUses: rec.MaxUses, PublishName: rec.PublishName})
 	return nil
 }
 

@@ -32,6 +32,10 @@ type Config struct {
 	// to {cid}.ipfs.{first domain}/ (subdomain.go). Empty means a path
 	// gateway only, sandboxed.
 	GatewayDomains []string
+	// DNSLinkDomains are hosts served by the gateway alone, as their
+	// DNSLink (_dnslink TXT) record says (the node's gateway must be given
+	// the same; subdomain.go).
+	DNSLinkDomains []string
 	// HTTPS says this server serves HTTPS itself (--tls-cert,
 	// --acme-domains): subdomain gateway links then use https.
 	HTTPS bool
@@ -82,6 +86,9 @@ type Deps struct {
 	// Gateway serves /ipfs/ from local blocks (node.Gateway); nil answers
 	// 503.
 	Gateway http.Handler
+	// Routing serves the delegated routing API's /routing/v1/ipns/
+	// (node.RoutingHandler); nil answers 503.
+	Routing http.Handler
 	// Metrics serves GET /metrics (scope metrics) when set.
 	Metrics http.Handler
 	// Observer receives request metrics; nil means none.
@@ -97,6 +104,7 @@ type Server struct {
 	cfg     Config
 	svc     *pinning.Service
 	gateway http.Handler
+	routing http.Handler
 	metrics http.Handler
 	obs     Observer
 	backup  Backupper
@@ -122,6 +130,7 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	cfg.GatewayDomains = normalizeDomains(cfg.GatewayDomains)
+	cfg.DNSLinkDomains = normalizeDomains(cfg.DNSLinkDomains)
 	if cfg.BodyIdleTimeout == 0 {
 		cfg.BodyIdleTimeout = defaultBodyIdleTimeout
 	}
@@ -141,6 +150,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg:          cfg,
 		svc:          deps.Service,
 		gateway:      deps.Gateway,
+		routing:      deps.Routing,
 		metrics:      deps.Metrics,
 		obs:          deps.Observer,
 		backup:       deps.Backup,
@@ -251,6 +261,14 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /ipfs/", public: true, h: s.handleGateway},
 		{pattern: "HEAD /ipfs/", public: true, h: s.handleGateway},
 		{pattern: "OPTIONS /ipfs/", public: true, h: s.handleGatewayOptions},
+		{pattern: "GET /ipns/", public: true, h: s.handleGateway},
+		{pattern: "HEAD /ipns/", public: true, h: s.handleGateway},
+		{pattern: "OPTIONS /ipns/", public: true, h: s.handleGatewayOptions},
+		// The delegated routing API for the names held here (routing.go):
+		// anyone may read a record; a PUT is checked by its signature and
+		// kept only for a name an account registered.
+		{pattern: "GET /routing/v1/ipns/{name}", public: true, h: s.handleRouting},
+		{pattern: "PUT /routing/v1/ipns/{name}", public: true, h: s.handleRouting},
 
 		// IPFS.NINJA's upload API (upload.go, multipart.go, pins.go).
 		{pattern: "POST /upload/new", scope: token.ScopeUpload, upload: true, h: s.handleUploadNew},
@@ -290,6 +308,14 @@ func (s *Server) routeTable() []route {
 		{pattern: "DELETE /auth/jwt/{jti}", scope: token.ScopeTokensWrite, admin: true, h: s.handleAccessJWTRevoke},
 		{pattern: "GET /.well-known/jwks.json", public: true, h: s.handleJWKS},
 		{pattern: "GET /analytics", scope: token.ScopeAnalyticsRead, admin: true, h: s.handleAnalytics},
+
+		// IPNS names (names.go). Publishing also takes a credential bound to
+		// the one name (publishName), which needs no scope names.
+		{pattern: "POST /names", scope: token.ScopeNames, admin: true, h: s.handleNameCreate},
+		{pattern: "GET /names", scope: token.ScopeNames, admin: true, h: s.handleNameList},
+		{pattern: "GET /names/{name}", scope: token.ScopeNames, admin: true, h: s.handleNameGet},
+		{pattern: "DELETE /names/{name}", scope: token.ScopeNames, admin: true, h: s.handleNameDelete},
+		{pattern: "POST /names/{name}", scope: token.ScopeNames, orScope: token.ScopeUpload, admin: true, h: s.handleNamePublish},
 
 		// The Pinning Service API (psa.go).
 		{pattern: "GET /psa/pins", scope: token.ScopePinsRead, h: s.handlePSAList},

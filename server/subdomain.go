@@ -21,8 +21,9 @@ import (
 
 // subdomainNamespaces are the labels boxo reads as the namespace of a
 // subdomain host ({id}.{ns}.{domain}). Every one of them is a content
-// host here, even those boxo then answers 404 (ipns: no names are resolved
-// yet; p2p, ipld: Kubo's legacy), so that none of them serves the API.
+// host here, even those boxo then answers 404 (ipns: a name not held
+// here; p2p, ipld: Kubo's legacy), so that none of them serves the API.
+// A configured DNSLink domain is a content host too (its site's origin).
 var subdomainNamespaces = []string{"ipfs", "ipns", "p2p", "ipld"}
 
 // contentHost reports whether host (a Host header, maybe with a port) is
@@ -32,6 +33,11 @@ var subdomainNamespaces = []string{"ipfs", "ipns", "p2p", "ipld"}
 func (s *Server) contentHost(host string) bool {
 	host = strings.ToLower(host)
 	bare := stripPort(host)
+	for _, d := range s.cfg.DNSLinkDomains {
+		if bare == d { // a DNSLink origin: its site, from the gateway only
+			return true
+		}
+	}
 	for _, d := range s.cfg.GatewayDomains {
 		h := host
 		if d == stripPort(d) {
@@ -99,7 +105,7 @@ func (s *Server) gatewayRequest(r *http.Request) *http.Request {
 // contentOrigins sends every request for a content host to the gateway,
 // before the API's CORS and routes see it; other hosts go to next.
 func (s *Server) contentOrigins(next http.Handler) http.Handler {
-	if len(s.cfg.GatewayDomains) == 0 {
+	if len(s.cfg.GatewayDomains) == 0 && len(s.cfg.DNSLinkDomains) == 0 {
 		return next
 	}
 	content := s.wrap(route{pattern: "subdomain gateway", public: true, h: s.handleContentHost})

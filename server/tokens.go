@@ -21,6 +21,7 @@ func limitsOf(t store.Token) api.TokenLimits {
 		FileName:         t.BoundName,
 		Metadata:         t.BoundMetadata,
 		Group:            t.BoundGroup,
+		PublishName:      t.PublishName,
 	}
 }
 
@@ -53,6 +54,7 @@ func tokenSpec(req api.TokenRequest) (pinning.TokenSpec, error) {
 		return spec, err
 	}
 	c.Name = req.FileName
+	c.PublishName = req.PublishName
 	if c.Metadata, err = parseMetadata(req.Metadata); err != nil {
 		return spec, err
 	}

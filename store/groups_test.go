@@ -283,7 +283,7 @@ func TestASchema4DatabaseGainsGroupsOnOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(t.Context())
-	if v, _ := s.schemaVersion(); v != 7 || len(migrations) != 7 {
+	if v, _ := s.schemaVersion(); v != 8 || len(migrations) != 8 {
 		t.Fatalf("schema %d after the open, %d migrations", v, len(migrations))
 	}
 	g, err := s.CreateGroup(Group{AccountID: a.ID, Name: "new"})

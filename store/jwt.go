@@ -151,6 +151,8 @@ type AccessJWT struct {
 	RevokedAt time.Time `json:"revokedAt,omitzero"`
 	MaxUses   int64     `json:"maxUses,omitempty"`
 	Uses      int64     `json:"uses"`
+	// PublishName is the one IPNS name the JWT may publish to.
+	PublishName string `json:"publishName,omitempty"`
 }
 
 // CreateAccessJWT records an issued access JWT.

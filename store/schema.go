@@ -143,6 +143,8 @@ var migrations = []migration{
 	{apply: createTusBuckets},
 	// 6 -> 7: the IPFS Cluster outbox and replication records (cluster.go).
 	{apply: createClusterBuckets},
+	// 7 -> 8: IPNS names, their keys and records (names.go).
+	{apply: createNameBuckets},
 }
 
 func createBuckets(tx *bolt.Tx, names ...[]byte) error {

@@ -7,7 +7,7 @@
 // decodes more records than it returns. Keys are built from length-prefixed
 // fields (lp) and 8-byte big-endian times (t), so they sort by time within
 // a group and no user-chosen string can forge another key. The bucket tree
-// (schema 7):
+// (schema 8):
 //
 //	meta/         schema -> uint64; lastCreated -> int64 (keeps pin `created` unique)
 //	accounts/     id -> Account (JSON)
@@ -54,6 +54,9 @@
 //	tususage/     lp(account) -> int64 Upload-Length of the open uploads (counted as stored); lp("") the server's
 //	clusterout/   seq(8) -> ClusterOp (JSON): Cluster pins and unpins to send, in commit order (schema 7: cluster.go)
 //	clusterrep/   cid -> Replication (JSON): what the Cluster last reported about the CID
+//	ipnsnames/    name -> Name (JSON): an IPNS name's key and current record (schema 8: names.go)
+//	ipnsbyacct/   lp(account) t(created) name -> nil
+//	ipnslabels/   lp(account) lp(label) -> name
 //
 // A group's group-and-time index (the pin indexes) has a count tree in
 // pincounts/, so a count under any time bound is O(log n) (timeindex.go);
@@ -64,7 +67,8 @@
 // 0x00 separators) migrates in place on the first open (migrate4.go), and
 // the schema-version key with the append-only migrations list is in
 // schema.go; schema 5 only adds the group buckets, schema 6 the resumable
-// uploads' buckets, schema 7 the Cluster outbox's.
+// uploads' buckets, schema 7 the Cluster outbox's, schema 8 the IPNS
+// names'.
 //
 // Background work, started by Open and stopped by Close: the analytics
 // batch writer (events.go) and the pruner (prune.go), which deletes expired

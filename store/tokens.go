@@ -31,7 +31,8 @@ type Token struct {
 	ParentJTI     string            `json:"parentJti,omitempty"`
 	BoundName     string            `json:"boundName,omitempty"`
 	BoundMetadata map[string]string `json:"boundMetadata,omitempty"`
-	BoundGroup    string            `json:"boundGroup,omitempty"` // the group of pins every upload joins
+	BoundGroup    string            `json:"boundGroup,omitempty"`  // the group of pins every upload joins
+	PublishName   string            `json:"publishName,omitempty"` // the one IPNS name it may publish to
 
 	UseCount      int64            `json:"useCount"`
 	BytesUploaded int64            `json:"bytesUploaded"`

@@ -45,6 +45,12 @@ type Constraints struct {
 	// Group is the group of pins every upload joins (a Pinata signed URL's
 	// group_id); "": not bound.
 	Group string
+	// PublishName is the one IPNS name (canonical, "k51…") the credential
+	// may publish to without scope names: an upload token or access JWT
+	// that lets a browser upload a new version and move the name to it,
+	// and nothing else of the account's names. "": none. A credential
+	// with scope names and a PublishName may publish to that name only.
+	PublishName string
 }
 
 // Grant is what a presented credential may do, whatever its encoding. The
@@ -67,6 +73,22 @@ type Grant struct {
 
 // Allows reports whether the grant carries scope s (admin implies all).
 func (g Grant) Allows(s Scope) bool { return allows(g.Scopes, s) }
+
+// CheckPublish reports whether the grant may publish a record to the IPNS
+// name (canonical, "k51…"): with PublishName set, to that name only
+// (whatever its scopes), else with scope names. A refusal is ErrForbidden.
+func (g Grant) CheckPublish(name string) error {
+	switch {
+	case g.PublishName != "":
+		if g.PublishName != name {
+			return fmt.Errorf("%w: the credential may publish to %s only", ErrForbidden, g.PublishName)
+		}
+		return nil
+	case g.Allows(ScopeNames):
+		return nil
+	}
+	return fmt.Errorf("%w: publishing needs scope %q or a credential bound to the name (publishName)", ErrForbidden, ScopeNames)
+}
 
 // Narrow derives a child grant of the given kind from g. A child can only
 // narrow its parent:
@@ -137,6 +159,16 @@ func (g Grant) Narrow(kind Kind, scopes []Scope, c Constraints) (Grant, error) {
 	}
 	if n.Metadata, err = mergeMetadata(p.Metadata, c.Metadata); err != nil {
 		return Grant{}, err
+	}
+	n.PublishName = p.PublishName
+	if c.PublishName != "" {
+		switch {
+		case p.PublishName != "" && c.PublishName != p.PublishName:
+			return Grant{}, fmt.Errorf("%w: publishName is bound to %q by the issuer", ErrParamMismatch, p.PublishName)
+		case p.PublishName == "" && !g.Allows(ScopeNames):
+			return Grant{}, fmt.Errorf("%w: publishName needs an issuer with scope %q", ErrForbidden, ScopeNames)
+		}
+		n.PublishName = c.PublishName
 	}
 	n.Group = p.Group
 	if c.Group != "" {

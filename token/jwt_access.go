@@ -16,6 +16,7 @@ import (
 // these itself, so anything else is a forgery attempt or a version skew.
 var accessClaimNames = map[string]bool{
 	"sub": true, "key": true, "scopes": true, "iat": true, "exp": true, "jti": true, "maxUses": true,
+	"publishName": true,
 }
 
 // AccessClaims are the claims of a server-issued access JWT (Pinata-style
@@ -29,6 +30,9 @@ type AccessClaims struct {
 	ExpiresAt time.Time // "exp": required, access JWTs always expire
 	JTI       string    // "jti": the record the server can revoke or count
 	MaxUses   int64     // "maxUses": 0 = unlimited; counted by the store
+	// PublishName ("publishName") is the one IPNS name the JWT may publish
+	// to (see Constraints.PublishName); "": none.
+	PublishName string
 }
 
 // Signer issues and verifies access JWTs with the server's Ed25519 key.
@@ -83,6 +87,9 @@ func (s *Signer) Issue(c AccessClaims) (string, error) {
 	}
 	if c.MaxUses > 0 {
 		payload["maxUses"] = c.MaxUses
+	}
+	if c.PublishName != "" {
+		payload["publishName"] = c.PublishName
 	}
 	b, err := json.Marshal(payload)
 	if err != nil {
@@ -159,6 +166,9 @@ func parseAccessClaims(payload []byte) (*AccessClaims, error) {
 	if c.Scopes, err = ParseScopes(names); err != nil || len(c.Scopes) == 0 {
 		return nil, fmt.Errorf("%w: access jwt scopes invalid", ErrMalformed)
 	}
+	if c.PublishName, err = cs.str("publishName", false); err != nil {
+		return nil, err
+	}
 	if v, ok := cs["maxUses"]; ok {
 		n, ok := v.(json.Number)
 		if !ok {
@@ -203,7 +213,7 @@ func (c *AccessClaims) Grant(parent Grant) (Grant, error) {
 	if parent.AccountID != c.Subject || parent.CredentialID != c.KeyID {
 		return Grant{}, fmt.Errorf("%w: access jwt was issued by key %s of account %s, not by this key", ErrForbidden, c.KeyID, c.Subject)
 	}
-	g, err := parent.Narrow(KindAccessJWT, c.Scopes, Constraints{ExpiresAt: c.ExpiresAt.Add(Skew), MaxUses: c.MaxUses})
+	g, err := parent.Narrow(KindAccessJWT, c.Scopes, Constraints{ExpiresAt: c.ExpiresAt.Add(Skew), MaxUses: c.MaxUses, PublishName: c.PublishName})
 	if err != nil {
 		return Grant{}, fmt.Errorf("access jwt: %w", err)
 	}

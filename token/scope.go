@@ -16,6 +16,7 @@ const (
 	ScopeTokensWrite   Scope = "tokens:write"
 	ScopeAnalyticsRead Scope = "analytics:read"
 	ScopeMetrics       Scope = "metrics" // read GET /metrics (a Prometheus scraper's key)
+	ScopeNames         Scope = "names"   // create, list, publish to and delete the account's IPNS names
 	ScopeAdmin         Scope = "admin"   // implies every other scope
 )
 
@@ -23,7 +24,7 @@ const (
 // and in error messages). It returns a new slice each time, so no caller
 // can change another's.
 func AllScopes() []Scope {
-	return []Scope{ScopeUpload, ScopePinsRead, ScopePinsWrite, ScopeTokensWrite, ScopeAnalyticsRead, ScopeMetrics, ScopeAdmin}
+	return []Scope{ScopeUpload, ScopePinsRead, ScopePinsWrite, ScopeTokensWrite, ScopeAnalyticsRead, ScopeMetrics, ScopeNames, ScopeAdmin}
 }
 
 // Valid reports whether s is a known scope.

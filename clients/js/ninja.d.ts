@@ -99,6 +99,26 @@ export interface PinOptions {
   signal?: AbortSignal;
 }
 
+/** Options of publish: sequence (above the current), lifetime and ttl (seconds or "48h"). */
+export interface PublishOptions {
+  sequence?: number;
+  lifetime?: number | string;
+  ttl?: number | string;
+  signal?: AbortSignal;
+}
+
+/** An IPNS name as POST /names/{name} answers it. */
+export interface IPNSName {
+  name: string;
+  ipnsName: string;
+  path: string;
+  value?: string;
+  sequence: number;
+  validity?: string;
+  ttl?: number;
+  url?: string;
+}
+
 /** The answer of GET /pins/{cid} and POST /pin. */
 export interface PinStatus {
   cid: string;
@@ -187,6 +207,8 @@ export declare class Ninja {
   pin(cid: string, options?: PinOptions): Promise<PinStatus>;
   /** Whether, and since when, a CID is pinned. */
   status(cid: string, options?: { signal?: AbortSignal }): Promise<PinStatus>;
+  /** Point an IPNS name (label or k51…) at /ipfs/{cid}[/path] or a CID; ninja signs the record. */
+  publish(name: string, value: string, options?: PublishOptions): Promise<IPNSName>;
   /** Call any endpoint with the client's credential. */
   request<T = unknown>(method: string, path: string, options?: RequestOptions & { page?: false }): Promise<T>;
   request<T = unknown>(method: string, path: string, options: RequestOptions & { page: true }): Promise<Page<T>>;

@@ -231,6 +231,17 @@ export class Ninja {
   status(cid, { signal } = {}) {
     return this.request('GET', `/pins/${encodeURIComponent(cid)}`, { signal });
   }
+
+  /**
+   * publish points an IPNS name of the account (its label or k51… name) at
+   * value (/ipfs/{cid}[/path] or a CID): ninja signs the record. The
+   * credential needs scope names, or to be bound to the name (an upload
+   * token or access JWT minted with publishName). A sequence not above the
+   * current one is a 409 CONFLICT.
+   */
+  publish(name, value, { sequence, lifetime, ttl, signal } = {}) {
+    return this.request('POST', `/names/${encodeURIComponent(name)}`, { body: { value, sequence, lifetime, ttl }, signal });
+  }
 }
 
 // fileEntries takes a File or Blob, an array or FileList of them, or

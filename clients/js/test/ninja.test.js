@@ -161,6 +161,22 @@ test('pin queues a CID and status reports it pinned once the DAG is here', async
   await assert.rejects(ninja.pin('not-a-cid'), (err) => err.status === 400 && err.reason === 'INVALID_CID');
 });
 
+test('a token bound to one name uploads a new version and moves the name, and no other', async () => {
+  const label = `site-${randomUUID()}`;
+  const created = await admin(server, 'POST', '/names', { name: label });
+  await admin(server, 'POST', '/names', { name: `${label}-other` });
+  const { token } = await admin(server, 'POST', '/upload-tokens', { expiresIn: '10m', publishName: label });
+  const ninja = new Ninja({ url: server.url, token });
+  const res = await ninja.upload(new File(['<h1>v2</h1>'], 'index.html'));
+  const named = await ninja.publish(label, `/ipfs/${res.cid}`, { sequence: 4 });
+  assert.equal(named.ipnsName, created.ipnsName);
+  assert.equal(named.value, `/ipfs/${res.cid}`);
+  assert.equal(named.sequence, 4);
+  assert.equal(await (await fetch(`${server.url}/ipns/${created.ipnsName}`)).text(), '<h1>v2</h1>');
+  await assert.rejects(ninja.publish(label, res.cid, { sequence: 4 }), (err) => err.status === 409 && err.reason === 'CONFLICT');
+  await assert.rejects(ninja.publish(`${label}-other`, res.cid), (err) => err.status === 403 && err.reason === 'FORBIDDEN');
+});
+
 test('an upload JWT, being single use, is asked for anew for every upload', async () => {
   const key = await admin(server, 'POST', '/upload-signing-keys', { name: 'js test' });
   const enc = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');

@@ -9,6 +9,8 @@ async function main(file: File) {
   const big = await n.upload(file, { resumableThreshold: 0, chunkSize: 1 << 20, retryDelays: [0, 500], storage: null });
   const resumed: boolean | undefined = big.resumable;
   const st = await n.status(r.cid);
+  const named = await n.publish('blog', r.cid, { lifetime: '48h' });
+  named.ipnsName.toUpperCase();
   const pg = await n.request<{ tokenId: string }>('GET', '/signed-tokens', { page: true });
   pg.items[0].tokenId.toUpperCase();
   try { await n.pin('bafy', { origins: ['/ip4/1.2.3.4/tcp/1'] }); } catch (e) { if (e instanceof NinjaError) console.log(e.reason, e.status, e.details); }

@@ -9,7 +9,7 @@ import {
 
 const LIMIT = 50;
 
-export const SCOPES = ['upload', 'pins:read', 'pins:write', 'tokens:write', 'analytics:read', 'metrics', 'admin'];
+export const SCOPES = ['upload', 'pins:read', 'pins:write', 'tokens:write', 'analytics:read', 'names', 'metrics', 'admin'];
 
 // scopeBoxes fills a fieldset with one checkbox per scope the session may
 // grant (a credential can only hand on what it holds).
