@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -180,7 +181,11 @@ func (h *gatewayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case err == nil:
 			if _, err := h.records.lookup(r.Context(), string(mustName(name).RoutingKey())); err != nil {
-				writeError(w, http.StatusNotFound, "NOT_FOUND", "no record of "+name+" is published on this server")
+				why := "no record of " + name + " is published on this server"
+				if ex := (expiredRecord{}); errors.As(err, &ex) {
+					why = ex.Error()
+				}
+				writeError(w, http.StatusNotFound, "NOT_FOUND", why)
 				return
 			}
 		}

@@ -37,8 +37,29 @@ func (l localRecords) lookup(ctx context.Context, key string) ([]byte, error) {
 	if err != nil || len(rec) == 0 {
 		return nil, routing.ErrNotFound
 	}
+	// An expired record is no answer: a resolver must refuse it, and
+	// handing it out (to the gateway's resolver or as ?format=ipns-record)
+	// would serve a value its publisher no longer vouches for.
+	if r, err := ipns.UnmarshalRecord(rec); err == nil {
+		if eol, err := r.Validity(); err == nil && !time.Now().Before(eol) {
+			return nil, expiredRecord{name: name.String(), eol: eol}
+		}
+	}
 	return rec, nil
 }
+
+// expiredRecord is a lookup of a name whose record has expired: not
+// found, for boxo, with what happened for people.
+type expiredRecord struct {
+	name string
+	eol  time.Time
+}
+
+func (e expiredRecord) Error() string {
+	return "the record of " + e.name + " expired at " + e.eol.UTC().Format(time.RFC3339) + "; publish the name again"
+}
+
+func (e expiredRecord) Unwrap() error { return routing.ErrNotFound }
 
 // mustName is the ipns.Name of a name ParseName accepted.
 func mustName(s string) ipns.Name {

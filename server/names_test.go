@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/ninja-ipfs/ninja/node"
 	"github.com/ninja-ipfs/ninja/store"
 	"github.com/ninja-ipfs/ninja/token"
 )
@@ -449,5 +450,36 @@ func TestABrowserMayPublishAndPutAcrossOrigins(t *testing.T) {
 			!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), tc.headers) {
 			t.Fatalf("preflight %s %s: %d %v", tc.method, tc.path, r.status, r.header)
 		}
+	}
+}
+
+// A name held here whose record has expired (its publisher's lifetime
+// ran out with no republish, as after a long outage) is a clear 404 at
+// the gateway, not a resolver error, and nothing about it changes.
+func TestAnExpiredNameIsNotServed(t *testing.T) {
+	e := newEnv(t)
+	c := e.uploadFile(e.admin, []byte("once named"))
+	name := e.createName(e.admin, "old")
+	if r := e.postJSON("/names/old", e.admin, map[string]any{"value": c}); r.status != 200 {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	past := time.Now().Add(-time.Hour)
+	_, err := e.store.UpdateName("", name, func(n *store.Name) error {
+		rec, err := node.SignRecord(n.Key, "/ipfs/"+c, n.Sequence, past, time.Minute)
+		n.Record, n.Validity = rec, past
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.storedName(name)
+	for _, p := range []string{"/ipns/" + name, "/ipns/" + name + "?format=ipns-record"} {
+		r := e.get(p, "")
+		if r.status != 404 || r.reason(t) != "NOT_FOUND" || !strings.Contains(string(r.body), "expired") {
+			t.Errorf("GET %s with an expired record: %d %s", p, r.status, r.body)
+		}
+	}
+	if after := e.storedName(name); !bytes.Equal(after.Record, before.Record) {
+		t.Error("serving the expired name changed its record")
 	}
 }
