@@ -138,6 +138,24 @@ func TestUINamesAreCreatedPublishedFromAFilesPageCheckedAndDeleted(t *testing.T)
 		t.Errorf("GET /ipns/%s: %d %q, want the second file's bytes", ipns, code, body)
 	}
 
+	// An upload token bound to the name: picked in the token form, shown
+	// once created, and in the server's list of tokens.
+	uiOpen(t, ctx, "#keys", "#token-form")
+	uiWait(t, ctx, "the name offered for tokens", fmt.Sprintf(`!!document.querySelector('#tok-publish option[value="%s"]')`, ipns))
+	uiEval[bool](t, ctx, fmt.Sprintf(`(document.querySelector('#tok-publish').value = %q, true)`, ipns))
+	uiDo(t, ctx, "mint a token for the name", chromedp.SendKeys(chromedp.CSS("#tok-name"), "blog editor"),
+		chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)))
+	uiWait(t, ctx, "the token's name", fmt.Sprintf(`(document.querySelector('#token-publish-name') || {textContent: ''}).textContent.includes(%q)`, ipns))
+	var toks []struct {
+		TokenName   string `json:"tokenName"`
+		PublishName string `json:"publishName"`
+	}
+	apiOK(t, s.url, s.admin, "GET", "/signed-tokens", nil, &toks)
+	if len(toks) != 1 || toks[0].PublishName != ipns {
+		t.Errorf("GET /signed-tokens: %+v, want one token bound to %s", toks, ipns)
+	}
+	uiScreenshot(t, ctx, "names-token-1280")
+
 	// Every width fits; a second name makes it a list.
 	apiOK(t, s.url, s.admin, "POST", "/names", map[string]any{"name": "a-rather-long-label-for-the-profile-of-the-marketing-site"}, nil)
 	uiOpen(t, ctx, "#files", "#files-table")

@@ -9,7 +9,7 @@ import { loadFiles, setupFiles } from './files.js';
 import { loadFile, setupFileView } from './file-view.js';
 import { loadQueue, setupPins } from './pins.js';
 import { loadGroups, loadGroup, setupGroups } from './groups.js';
-import { loadNames, setupNames } from './names.js';
+import { loadNames, setupNames, fillCredentialNames } from './names.js';
 import { loadTokens, loadKeys, setupKeys } from './keys.js';
 import { loadSigningKeys, loadJWTs, setupCredentials, fillScopeForms } from './credentials.js';
 import { loadAnalytics, redrawAnalytics, setupAnalytics } from './analytics.js';
@@ -42,6 +42,7 @@ function loadCredentials() {
   loadSigningKeys();
   loadJWTs();
   if (can('admin')) loadKeys();
+  if (can('names')) fillCredentialNames();
 }
 
 // ---- Sign in --------------------------------------------------------------

@@ -163,6 +163,19 @@ export async function loadFileNames(file) {
   $('#file-ipns-form button').disabled = own.length === 0;
 }
 
+// ---- Credentials bound to a name (Keys & tokens) ------------------------------
+
+/**
+ * fillCredentialNames offers the account's names in the upload token and
+ * access JWT forms: a credential minted with publishName may publish to
+ * that one name (POST /names/{name}) and to no other.
+ */
+export async function fillCredentialNames() {
+  const names = await namesOrNone($('#token-error'));
+  fillPicker($('#tok-publish'), names, { blank: 'None: upload only' });
+  fillPicker($('#jwt-publish'), names, { blank: 'None' });
+}
+
 export function setupNames() {
   $('#name-form').addEventListener('submit', async (e) => {
     e.preventDefault();
