@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ninja-ipfs/ninja/app"
 	"github.com/ninja-ipfs/ninja/token"
 )
 
@@ -206,5 +208,37 @@ func TestUINamesAreHiddenFromACredentialWithoutScopeNames(t *testing.T) {
 	uiOpen(t, ctx, "#keys", "#token-form")
 	if uiEval[bool](t, ctx, `!!document.querySelector('#tok-publish') && document.querySelector('#tok-publish').offsetParent !== null`) {
 		t.Errorf("a credential without scope names is offered to bind a token to a name")
+	}
+}
+
+// With --gateway-domains, a name's row links to its own origin,
+// {name}.ipns.{domain}, which serves the name's current value.
+func TestUINamesLinkToTheNamesOwnOriginOnASubdomainGateway(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	domain := fmt.Sprintf("localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	n := startNinjaWith(t, ln, func(o *app.Options) { o.GatewayDomains = []string{domain} })
+	s := &uiServer{url: n.url, admin: n.admin}
+	up := uploadBytes(t, s.url, s.admin, "index.html", []byte(`<!doctype html><title>named site</title><p id="p">served by name</p>`))
+	var name struct {
+		IPNSName string `json:"ipnsName"`
+	}
+	apiOK(t, s.url, s.admin, "POST", "/names", map[string]any{"name": "site"}, &name)
+	apiOK(t, s.url, s.admin, "POST", "/names/site", map[string]any{"value": "/ipfs/" + up.CID}, nil)
+
+	ctx := uiBrowser(t)
+	uiSignIn(t, ctx, s)
+	uiOpen(t, ctx, "#names", "#names-table")
+	row := fmt.Sprintf(`#names-table tr[data-name="%s"]`, name.IPNSName)
+	uiWait(t, ctx, "the name listed", fmt.Sprintf(`!!document.querySelector('%s a.ipns-subdomain')`, row))
+	want := fmt.Sprintf("http://%s.ipns.%s/", name.IPNSName, domain)
+	if got := uiEval[string](t, ctx, fmt.Sprintf(`document.querySelector('%s a.ipns-subdomain').href`, row)); got != want {
+		t.Fatalf("the name's subdomain link is %q, want %q", got, want)
+	}
+	uiDo(t, ctx, "open the name's origin", chromedp.Navigate(want))
+	if got := uiEval[string](t, ctx, `(document.querySelector('#p') || {}).textContent || document.body.textContent`); got != "served by name" {
+		t.Errorf("the name's origin serves %q", got)
 	}
 }
