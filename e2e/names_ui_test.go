@@ -45,6 +45,13 @@ func ipnsGet(t *testing.T, base, name string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// uiNoToast hides a toast still showing, so a screenshot shows what is
+// under it.
+func uiNoToast(t *testing.T, ctx context.Context) {
+	t.Helper()
+	uiEval[bool](t, ctx, `(document.querySelector('#toast').hidden = true, true)`)
+}
+
 func TestUINamesAreCreatedPublishedFromAFilesPageCheckedAndDeleted(t *testing.T) {
 	s := uiStartServer(t)
 	first := []byte("the first version of the blog\n")
@@ -84,9 +91,11 @@ func TestUINamesAreCreatedPublishedFromAFilesPageCheckedAndDeleted(t *testing.T)
 		t.Errorf("the file page says %q after publishing", got)
 	}
 	uiWait(t, ctx, "the name points at the file", fmt.Sprintf(`!!document.querySelector('#file-ipns li[data-name="%s"]')`, ipns))
+	uiNoToast(t, ctx)
 	uiScreenshot(t, ctx, "file-names-1280")
 	uiAtWidth(t, ctx, 375)
 	uiNoHorizontalOverflow(t, ctx, "a file's names at 375 px")
+	uiNoToast(t, ctx)
 	uiScreenshot(t, ctx, "file-names-375")
 	uiAtWidth(t, ctx, 1280)
 
@@ -156,6 +165,7 @@ func TestUINamesAreCreatedPublishedFromAFilesPageCheckedAndDeleted(t *testing.T)
 	if len(toks) != 1 || toks[0].PublishName != ipns {
 		t.Errorf("GET /signed-tokens: %+v, want one token bound to %s", toks, ipns)
 	}
+	uiNoToast(t, ctx)
 	uiScreenshot(t, ctx, "names-token-1280")
 
 	// Every width fits; a second name makes it a list.
@@ -166,15 +176,15 @@ func TestUINamesAreCreatedPublishedFromAFilesPageCheckedAndDeleted(t *testing.T)
 	for _, w := range []int{1280, 768, 375} {
 		uiAtWidth(t, ctx, w)
 		uiTablesFit(t, ctx, fmt.Sprintf("names at %d px", w), w >= 1000)
-		if w != 768 {
-			uiScreenshot(t, ctx, fmt.Sprintf("names-%d", w))
-		}
+		uiNoToast(t, ctx)
+		uiScreenshot(t, ctx, fmt.Sprintf("names-%d", w))
 	}
 	uiAtWidth(t, ctx, 1280)
 
 	// Delete, asked first: cancelling keeps the name.
 	del := row + " .delete"
 	uiDo(t, ctx, "ask to delete", chromedp.Click(chromedp.CSS(del)), chromedp.WaitVisible(chromedp.CSS("#confirm")))
+	uiScreenshot(t, ctx, "names-delete-1280")
 	uiDo(t, ctx, "cancel", chromedp.Click(chromedp.CSS("#confirm-cancel")))
 	if code := apiCall(t, s.url, s.admin, "GET", "/names/"+ipns, nil, nil); code != http.StatusOK {
 		t.Fatalf("the name answers %d after a cancelled delete", code)

@@ -53,7 +53,8 @@ export async function loadNames() {
   } catch (err) {
     showError($('#names-error'), `Could not list names: ${explain(err)}`);
   }
-  fillPicker($('#publish-name'), await namesOrNone($('#names-error')));
+  const own = fillPicker($('#publish-name'), await namesOrNone($('#names-error')));
+  $('#publish-form button[type="submit"]').disabled = own.length === 0;
 }
 
 function nameRow(n) {
@@ -62,8 +63,8 @@ function nameRow(n) {
   return el('tr', { 'data-name': n.ipnsName, 'data-label': n.name },
     td('Name', {},
       el('strong', { class: 'name-label' }, n.name),
-      el('div', { class: 'ipns-name' }, el('code', { class: 'cid' }, n.ipnsName), ' ', copyButton(n.ipnsName, 'Copy', 'IPNS name copied')),
-      el('div', { class: 'row-links' }, nameLinks(n))),
+      el('div', { class: 'ipns-name' }, el('code', { class: 'cid' }, n.ipnsName)),
+      el('div', { class: 'row-links' }, copyButton(n.ipnsName, 'Copy name', 'IPNS name copied'), nameLinks(n))),
     td('Value', {}, published
       ? el('code', { class: 'cid name-value' }, n.value)
       : el('span', { class: 'muted name-value' }, n.external ? 'external: its owner publishes' : 'not published yet')),
