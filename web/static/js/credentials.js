@@ -145,12 +145,14 @@ async function createJWT(e) {
   }
   const body = { name: $('#jwt-name').value.trim(), scopes, expiresIn: $('#jwt-exp').value };
   if ($('#jwt-uses').value) body.maxUses = Number($('#jwt-uses').value);
+  if ($('#jwt-publish').value) body.publishName = $('#jwt-publish').value;
   try {
     const j = await call('POST', '/auth/jwt', { body });
     showError($('#jwt-error'), '');
     const box = $('#jwt-created');
     setContent(box, secretBox('New access JWT (shown once):', j.token),
-      el('p', { class: 'hint' }, `Scopes ${j.scopes.join(', ')}; expires ${formatDate(j.expiresAt)}. Send it as "Authorization: Bearer …".`));
+      el('p', { class: 'hint' }, `Scopes ${j.scopes.join(', ')}; expires ${formatDate(j.expiresAt)}. Send it as "Authorization: Bearer …".`),
+      j.publishName ? el('p', { class: 'hint', id: 'jwt-publish-name' }, 'It may also publish to the name ', el('code', { class: 'cid' }, j.publishName), '.') : null);
     box.hidden = false;
     $('#jwt-form').reset();
     loadJWTs();

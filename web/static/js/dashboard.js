@@ -9,6 +9,7 @@ import { loadFiles, setupFiles } from './files.js';
 import { loadFile, setupFileView } from './file-view.js';
 import { loadQueue, setupPins } from './pins.js';
 import { loadGroups, loadGroup, setupGroups } from './groups.js';
+import { loadNames, setupNames, fillCredentialNames } from './names.js';
 import { loadTokens, loadKeys, setupKeys } from './keys.js';
 import { loadSigningKeys, loadJWTs, setupCredentials, fillScopeForms } from './credentials.js';
 import { loadAnalytics, redrawAnalytics, setupAnalytics } from './analytics.js';
@@ -24,6 +25,7 @@ const views = {
   upload: { needs: 'upload' },
   groups: { needs: 'pins:read', load: loadGroups, always: true },
   group: { needs: 'pins:read', load: (arg) => loadGroup(arg), always: true },
+  names: { needs: 'names', load: loadNames, always: true },
   pins: { needs: 'pins:read', load: loadQueue, always: true },
   keys: { needs: 'tokens:write', load: loadCredentials, always: true },
   analytics: { needs: 'analytics:read', load: loadAnalytics, show: redrawAnalytics },
@@ -40,6 +42,7 @@ function loadCredentials() {
   loadSigningKeys();
   loadJWTs();
   if (can('admin')) loadKeys();
+  if (can('names')) fillCredentialNames();
 }
 
 // ---- Sign in --------------------------------------------------------------
@@ -164,6 +167,7 @@ setupFiles();
 setupFileView();
 setupPins();
 setupGroups();
+setupNames();
 setupKeys();
 setupCredentials();
 setupAnalytics();

@@ -1,10 +1,12 @@
 // One file's page (#file/{id}): its record (GET /uploads/{id}), a preview
 // from the gateway, the account's other pins of the same CID, and editing
 // its name, description and metadata (PATCH /uploads/{id}); its groups
-// (groups.js).
+// (groups.js) and the IPNS names pointing at it, with publishing its CID
+// to one (names.js).
 import { call, can, explain, session } from './session.js';
 import { unpinRecords } from './files.js';
 import { loadFileGroups } from './groups.js';
+import { loadFileNames } from './names.js';
 import { el, $, $$, setContent, showError, formatBytes, formatDate, copyButton, gatewayPath } from './util.js';
 
 // Previews load from this server's gateway as separate resources (img,
@@ -30,6 +32,7 @@ export async function loadFile(id) {
   render(current);
   loadOthers(current);
   loadFileGroups(current);
+  if (can('names')) loadFileNames(current);
 }
 
 // subdomainRow links the file to its own origin on the subdomain gateway,

@@ -46,7 +46,8 @@ function tokenRow(t) {
   const revocable = t.status === 'active' || t.status === 'exhausted';
   const name = t.tokenName || t.tokenPrefix;
   return el('tr', { 'data-token-id': t.tokenId },
-    td('Name', {}, name, el('div', {}, el('code', { class: 'muted' }, t.tokenPrefix))),
+    td('Name', {}, name, el('div', {}, el('code', { class: 'muted' }, t.tokenPrefix)),
+      t.publishName ? el('div', { class: 'muted', title: t.publishName }, 'may publish to ', el('code', { class: 'cid' }, `${t.publishName.slice(0, 12)}…`)) : null),
     td('Status', {}, el('span', { class: `badge ${t.status}` }, t.status)),
     td('Uses', { class: 'num' }, uses, failures ? el('div', { class: 'muted wrap' }, `failed: ${failures}`) : null),
     td('Last used', { class: 'num' }, t.lastUsedAt ? formatDate(t.lastUsedAt) : 'never'),
@@ -78,6 +79,7 @@ async function createToken(e) {
     const list = splitList($(id).value);
     if (list.length) body[field] = list;
   }
+  if ($('#tok-publish').value) body.publishName = $('#tok-publish').value;
   try {
     const t = await call('POST', '/upload-tokens', { body });
     showError($('#token-error'), '');
@@ -88,7 +90,8 @@ async function createToken(e) {
       el('p', {}, 'Upload page for this token: ',
         el('a', { href: link, target: '_blank', rel: 'noopener', id: 'token-link' }, `/upload?token=${t.tokenPrefix || 'sup_'}…`),
         ' ', copyButton(link, 'Copy link', 'Link copied')),
-      el('p', { class: 'hint' }, `Expires ${formatDate(t.expiresAt)}. Copy the token or the link now: only its prefix is kept.`));
+      el('p', { class: 'hint' }, `Expires ${formatDate(t.expiresAt)}. Copy the token or the link now: only its prefix is kept.`),
+      t.publishName ? el('p', { class: 'hint', id: 'token-publish-name' }, 'It may also publish to the name ', el('code', { class: 'cid' }, t.publishName), ' (POST /names/{name}).') : null);
     box.hidden = false;
     $('#token-form').reset();
     loadTokens();
