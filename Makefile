@@ -53,14 +53,16 @@ $(KUBO_BIN):
 # IPFS Cluster v1.1.6 (ipfs-cluster-service and ipfs-cluster-ctl) from the
 # Go module proxy, for the Cluster end-to-end tests (e2e/cluster_rig_test.go).
 # One recipe makes both; the service is built last, so its file stands for the pair.
+# The module is asked for by its own path: `go get PKG@v1.1.6` for a package
+# under cmd/ also asks the proxy for a module github.com/ipfs-cluster/ipfs-cluster/cmd,
+# which the proxy here refuses (403), and go get stops on that.
 cluster: $(CLUSTER_DIR)/ipfs-cluster-service
 $(CLUSTER_DIR)/ipfs-cluster-service:
 	mkdir -p $(CLUSTER_DIR)
 	cd $(CLUSTER_DIR) && { test -f go.mod || $(GO) mod init cl; } && \
-		$(GO) get github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service@v1.1.6 \
-			github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl@v1.1.6 && \
-		$(GO) build -o ipfs-cluster-ctl github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl && \
-		$(GO) build -o ipfs-cluster-service github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service
+		$(GO) get github.com/ipfs-cluster/ipfs-cluster@v1.1.6 && \
+		$(GO) build -mod=mod -o ipfs-cluster-ctl github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl && \
+		$(GO) build -mod=mod -o ipfs-cluster-service github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service
 
 # Pebble v2.8.0, Let's Encrypt's ACME test server, from the Go module
 # proxy, for the ACME end-to-end test (e2e/acme_test.go).
