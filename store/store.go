@@ -323,11 +323,35 @@ func (s *Store) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 	}
-	if err := s.db.Close(); err != nil {
+	// bbolt's Close waits for every open transaction. A read that runs on
+	// (a long scan, a backup to a slow writer) must not hold the shutdown
+	// past its deadline: past it, Close returns, and the file is closed
+	// when the read ends or the process exits. Nothing is lost: every
+	// acknowledged write is a committed transaction, and a write still
+	// running was never acknowledged.
+	closed := make(chan error, 1)
+	go func() { closed <- s.db.Close() }()
+	var err error
+	select {
+	case err = <-closed:
+	case <-ctx.Done():
+		// With no transaction open the close takes well under this, so a
+		// context that was done on entry still closes cleanly.
+		select {
+		case err = <-closed:
+		case <-time.After(closeGrace):
+			return fmt.Errorf("close store: a transaction is still open at the deadline (%w); the database closes when it ends", ctx.Err())
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	return nil
 }
+
+// closeGrace is how long Close still waits for the database past its
+// context's end (see Close).
+const closeGrace = 100 * time.Millisecond
 
 // Backup writes a consistent copy of the database to w while it is in use.
 func (s *Store) Backup(w io.Writer) (int64, error) {

@@ -2,12 +2,15 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func openTest(t *testing.T, now func() time.Time) (*Store, string) {
@@ -194,4 +197,45 @@ func TestConsumeJTIAcceptsEachJTIOnce(t *testing.T) {
 	if fresh, err := s.ConsumeJTI("usk_b", "j1", exp); err != nil || !fresh {
 		t.Fatalf("another issuer's j1: fresh=%v err=%v", fresh, err)
 	}
+}
+
+// A read that runs on does not hold Close past its deadline; the file is
+// closed (and can be opened again) once the read ends.
+func TestCloseReturnsByItsDeadlineWhileAReadRuns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ninja.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reading, release, readDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		readDone <- s.view(func(*bolt.Tx) error {
+			close(reading)
+			<-release
+			return nil
+		})
+	}()
+	<-reading
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.Close(ctx)
+	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > 2*time.Second {
+		t.Fatalf("Close with a read running: %v after %v, want the deadline's error by then", err, took)
+	}
+	close(release)
+	if err := <-readDone; err != nil {
+		t.Fatalf("the read: %v", err)
+	}
+	// The close completes once the read ends: the file's lock is released.
+	var s2 *Store
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if s2, err = Open(path, Options{Timeout: 50 * time.Millisecond}); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("reopen after the read ended: %v", err)
+	}
+	s2.Close(context.Background())
 }
