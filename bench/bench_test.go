@@ -192,26 +192,8 @@ func BenchmarkSmallUploads(b *testing.B) {
 			b.ResetTimer()
 			t0 := time.Now()
 			for i := 0; i < b.N; i++ {
-				var next atomic.Int64
-				var wg sync.WaitGroup
-				var failed atomic.Pointer[error]
-				for w := 0; w < smallClients; w++ {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for next.Add(1) <= smallPerOp && failed.Load() == nil {
-							ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-							_, err := srv.upload(ctx, "small.bin", chachaReader(seq.Add(1), smallSize))
-							cancel()
-							if err != nil {
-								failed.CompareAndSwap(nil, &err)
-							}
-						}
-					}()
-				}
-				wg.Wait()
-				if err := failed.Load(); err != nil {
-					b.Fatalf("%s small upload: %v\n%s", impl.name, *err, srv.tail())
+				if err := smallBurst(srv, &seq); err != nil {
+					b.Fatalf("%s small upload: %v\n%s", impl.name, err, srv.tail())
 				}
 			}
 			ups := float64(b.N*smallPerOp) / time.Since(t0).Seconds()
@@ -221,6 +203,49 @@ func BenchmarkSmallUploads(b *testing.B) {
 		})
 	}
 	compare(b, "small", "uploads/s", 2)
+}
+
+// smallBurst has smallClients concurrent clients upload smallPerOp
+// distinct 4 KiB files (seeds from seq) to srv, and returns the first
+// error.
+func smallBurst(srv *server, seq *atomic.Uint64) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Pointer[error]
+	for range smallClients {
+		wg.Go(func() {
+			for next.Add(1) <= smallPerOp && failed.Load() == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				_, err := srv.upload(ctx, "small.bin", chachaReader(seq.Add(1), smallSize))
+				cancel()
+				if err != nil {
+					failed.CompareAndSwap(nil, &err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// seededDataDir makes a ninja data directory holding one real 4 KiB
+// upload (whose CID bulk-loaded records may name) and returns it with the
+// admin key and that CID; the server that made it has stopped.
+func seededDataDir(b *testing.B) (data, key, real string) {
+	b.Helper()
+	data = filepath.Join(b.TempDir(), "data")
+	srv := startNinja(b, data, &key)
+	defer srv.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	real, err := srv.upload(ctx, "small.bin", chachaReader(1, smallSize))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data, key, real
 }
 
 // BenchmarkSmallUploadsOneClient has a single client upload distinct
@@ -288,18 +313,8 @@ const (
 // logged, not part of the metric. The page cache is warm, as it is on a
 // restart.
 func BenchmarkStart1MPins(b *testing.B) {
-	dir := b.TempDir()
-	data := filepath.Join(dir, "data")
-
-	var key string
-	srv := startNinja(b, data, &key)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	real, err := srv.upload(ctx, "small.bin", chachaReader(1, smallSize))
-	cancel()
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv.stop()
+	data, _, real := seededDataDir(b)
+	dir := filepath.Dir(data)
 
 	t0 := time.Now()
 	if err := addManyPins(data, real, manyPins); err != nil {

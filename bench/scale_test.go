@@ -55,17 +55,8 @@ func BenchmarkScale(b *testing.B) {
 }
 
 func benchScale(b *testing.B, pins int) {
-	dir := b.TempDir()
-	data := filepath.Join(dir, "data")
-	var key string
-	srv := startNinja(b, data, &key)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	real, err := srv.upload(ctx, "small.bin", chachaReader(1, smallSize))
-	cancel()
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv.stop()
+	data, key, real := seededDataDir(b)
+	dir := filepath.Dir(data)
 	t0 := time.Now()
 	tokens := min(scaleTokens, pins)
 	if err := buildScale(data, real, pins, tokens, pins*scaleEventsPerPin); err != nil {

@@ -1,10 +1,7 @@
 package bench
 
 import (
-	"context"
 	"fmt"
-	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,20 +18,11 @@ func BenchmarkSmallUploadsAtScale(b *testing.B) {
 	perUpload := map[int]float64{}
 	for _, pins := range []int{10_000, manyPins} {
 		b.Run(fmt.Sprintf("pins=%d", pins), func(b *testing.B) {
-			data := filepath.Join(b.TempDir(), "data")
-			var key string
-			srv := startNinja(b, data, &key)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			real, err := srv.upload(ctx, "small.bin", chachaReader(1, smallSize))
-			cancel()
-			if err != nil {
-				b.Fatal(err)
-			}
-			srv.stop()
+			data, key, real := seededDataDir(b)
 			if err := addManyPins(data, real, pins); err != nil {
 				b.Fatal(err)
 			}
-			srv = startNinja(b, data, &key)
+			srv := startNinja(b, data, &key)
 			defer srv.stop()
 			var seq atomic.Uint64
 			seq.Store(3 << 40)
@@ -42,24 +30,8 @@ func BenchmarkSmallUploadsAtScale(b *testing.B) {
 			var cpu, secs float64
 			for i := 0; i < b.N; i++ {
 				cpu0, t0 := srv.cpuSeconds(b), time.Now()
-				var next atomic.Int64
-				var wg sync.WaitGroup
-				var failed atomic.Pointer[error]
-				for range smallClients {
-					wg.Go(func() {
-						for next.Add(1) <= smallPerOp && failed.Load() == nil {
-							ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-							_, err := srv.upload(ctx, "small.bin", chachaReader(seq.Add(1), smallSize))
-							cancel()
-							if err != nil {
-								failed.CompareAndSwap(nil, &err)
-							}
-						}
-					})
-				}
-				wg.Wait()
-				if err := failed.Load(); err != nil {
-					b.Fatalf("small upload at %d pins: %v\n%s", pins, *err, srv.tail())
+				if err := smallBurst(srv, &seq); err != nil {
+					b.Fatalf("small upload at %d pins: %v\n%s", pins, err, srv.tail())
 				}
 				secs += time.Since(t0).Seconds()
 				cpu += srv.cpuSeconds(b) - cpu0
