@@ -18,7 +18,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,9 +28,7 @@ import (
 
 	"github.com/ninja-ipfs/ninja/app"
 	"github.com/ninja-ipfs/ninja/cluster"
-	"github.com/ninja-ipfs/ninja/node"
 	"github.com/ninja-ipfs/ninja/pinning"
-	"github.com/ninja-ipfs/ninja/token"
 )
 
 type clusterRig struct {
@@ -282,41 +279,17 @@ func startClusterNinja(t *testing.T, r *clusterRig, repl pinning.ClusterConfig) 
 		repl.RetryMin, repl.RetryMax = 500*time.Millisecond, 3*time.Second
 	}
 	logw := &syncBuffer{}
-	a, err := app.Open(context.Background(), app.Options{
-		DataDir: t.TempDir(), Create: true, Network: true,
-		Node:        node.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Offline: true, AllowPrivatePeers: true},
-		Fetch:       pinning.FetchConfig{Timeout: time.Minute},
-		ClusterAPI:  cluster.Config{API: r.peers[0].rest},
-		Replication: repl,
-		Logger:      slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	n := startNinjaWith(t, nil, func(o *app.Options) {
+		o.ClusterAPI = cluster.Config{API: r.peers[0].rest}
+		o.Replication = repl
+		o.Logger = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(a.Server.Handler())
 	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Close(ctx)
 		if t.Failed() {
 			t.Logf("ninja log (tail):\n%s", tail(logw.String(), 6000))
 		}
 	})
-	ctx := context.Background()
-	acct, err := a.Service.CreateAccount(ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _, err := a.Service.CreateAPIKey(ctx, acct.ID, "cluster", []token.Scope{token.ScopeUpload, token.ScopePinsRead, token.ScopePinsWrite})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, _, err := a.Service.CreateAPIKey(ctx, acct.ID, "admin", []token.Scope{token.ScopeAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &ninja{url: hs.URL, key: key, admin: admin, acct: acct.ID, app: a, node: a.Node}
+	return n
 }
 
 // uploadFile posts data to /upload with cred and returns the status and
